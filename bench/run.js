@@ -1,0 +1,40 @@
+'use strict';
+/**
+ * `npm run bench`: the three comparisons of the foundation, each against a baseline measured in the
+ * same run. Figures go into the README by hand; nothing here is a pass/fail test.
+ *   1. field encryption: node:crypto vs node-forge AES-GCM (ops/s and ratio)
+ *   2. REST list of 100 customers vs the unencrypted twin (median latency ratio; target <= 1.20)
+ *   3. exact search by ID number among N customers, blind index vs plaintext index (target <= 1.5),
+ *      on SQLite and PostgreSQL
+ * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
+ */
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const core = require(path.join(__dirname, '..', 'plugins', 'id-vault', 'dist', 'server', 'crypto'));
+const fmt = (x, d = 2) => x.toFixed(d);
+
+console.log('1. Field encryption (AES-256-GCM, 18-character value)');
+const c = require('./crypto-bench')(core);
+console.log(`   node:crypto  encrypt ${fmt(c.nodeEncrypt, 0)}/s  decrypt ${fmt(c.nodeDecrypt, 0)}/s`);
+console.log(`   node-forge   encrypt ${fmt(c.forgeEncrypt, 0)}/s  decrypt ${fmt(c.forgeDecrypt, 0)}/s`);
+console.log(`   ratio node:crypto / node-forge: encrypt ${fmt(c.encryptRatio, 1)}x, decrypt ${fmt(c.decryptRatio, 1)}x`);
+
+const results = [];
+for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {
+  console.log(`\n-- ${db}: booting Strapi and seeding (progress on stderr)…`);
+  const run = spawnSync(process.execPath, [path.join(__dirname, 'strapi-bench.js'), db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  const line = (run.stdout || '').split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (run.status !== 0 || !line) {
+    console.error(`   ${db}: benchmark failed (exit ${run.status})`);
+    process.exitCode = 1;
+    continue;
+  }
+  results.push(JSON.parse(line.slice('BENCH_RESULT '.length)));
+}
+
+for (const r of results) {
+  console.log(`\n${r.client} (${r.customers} customers)`);
+  console.log(`2. REST list of 100: encrypted ${fmt(r.list.a)} ms vs twin ${fmt(r.list.b)} ms median → ratio ${fmt(r.list.a / r.list.b)} (target <= 1.20)`);
+  console.log(`3. exact search by ID number: blind index ${fmt(r.search.a)} ms vs plaintext index ${fmt(r.search.b)} ms median → ratio ${fmt(r.search.a / r.search.b)} (target <= 1.5)`);
+}

@@ -1,0 +1,141 @@
+'use strict';
+/**
+ * One database's REST and search benchmarks, in a process of its own (one Strapi per process):
+ *   node bench/strapi-bench.js sqlite|postgres
+ * Seeds N synthetic customers (encrypted, as the storage boundary writes them) and the same rows
+ * unencrypted in the benchmark-only twin type, then times the same requests against both, interleaved.
+ * Prints one line `BENCH_RESULT <json>`.
+ */
+const path = require('path');
+const fs = require('fs');
+const { randomBytes } = require('crypto');
+const { interleave } = require('./stats');
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'plugins', 'id-vault', 'dist', 'server');
+const client = process.argv[2] || 'sqlite';
+const N = Number(process.env.BENCH_CUSTOMERS || 50000);
+const PG = process.env.ID_VAULT_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const UID = 'plugin::id-vault.customer';
+const log = (...a) => console.error(`[bench ${client}]`, ...a);
+
+const secret = () => randomBytes(24).toString('base64');
+Object.assign(process.env, {
+  ID_VAULT_BENCH: '1',
+  STRAPI_TELEMETRY_DISABLED: 'true',
+  APP_KEYS: `${secret()},${secret()}`,
+  API_TOKEN_SALT: secret(),
+  ADMIN_JWT_SECRET: secret(),
+  TRANSFER_TOKEN_SALT: secret(),
+  JWT_SECRET: secret(),
+  ENCRYPTION_KEY: secret(),
+  ID_VAULT_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+});
+const dbName = `idvault_bench_${process.pid}`;
+
+const pgAdmin = async (sql) => {
+  const { Client } = require('pg');
+  const c = new Client({ connectionString: PG });
+  await c.connect();
+  try { await c.query(sql); } finally { await c.end(); }
+};
+
+const seed = async (strapi) => {
+  const knex = strapi.db.connection;
+  const core = require(path.join(DIST, 'crypto'));
+  const { syntheticPerson } = require(path.join(DIST, 'domain'));
+  const ring = core.parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
+  const vault = strapi.plugin('id-vault').service('vault');
+  const attrs = strapi.plugin('id-vault').service('fields').of(UID);
+  const now = client === 'postgres' ? new Date() : Date.now();
+  const stamp = { created_at: now, updated_at: now, published_at: now };
+  const docId = () => `b${randomBytes(12).toString('hex').slice(0, 23)}`;
+  const BATCH = 500;
+  const people = [];
+  for (let start = 0; start < N; start += BATCH) {
+    const keys = [];
+    const customers = [];
+    const twins = [];
+    const plains = new Map();
+    for (let i = start; i < Math.min(N, start + BATCH); i += 1) {
+      const p = syntheticPerson(i);
+      people.push(p);
+      const documentId = docId();
+      const dk = core.newDataKey();
+      keys.push({ document_id: docId(), ref: `${UID}#${documentId}`, key_id: dk.id, wrapped: core.wrapDataKey(ring, dk), master_key_id: ring.active.id, ...stamp });
+      const enc = (field, v) => core.encryptField(v, dk, { uid: UID, documentId, field });
+      const base = { kind: 'personal', name: p.name, id_type: 'resident-id', hidden: false, notes: 'Synthetic benchmark data', ...stamp };
+      customers.push({ ...base, document_id: documentId, id_number: enc('idNumber', p.idNumber), phone: enc('phone', p.phone), email: enc('email', p.email), address: enc('address', p.address) });
+      twins.push({ ...base, document_id: docId(), id_number: p.idNumber, phone: p.phone, email: p.email, address: p.address });
+      plains.set(documentId, p);
+    }
+    await knex.batchInsert('idv_data_keys', keys, 250);
+    await knex.batchInsert('idv_customers', customers, 100);
+    await knex.batchInsert('idv_bench_twins', twins, 100);
+    const rows = await knex('idv_customers').select('id', 'document_id').whereIn('document_id', [...plains.keys()]);
+    const index = [];
+    for (const row of rows) {
+      const p = plains.get(row.document_id);
+      for (const attr of attrs) {
+        for (const token of await vault.tokensFor(UID, attr, p[attr.name])) {
+          index.push({ document_id: docId(), subject: UID, field: attr.name, token, entry_id: row.id, ...stamp });
+        }
+      }
+    }
+    await knex.batchInsert('idv_blind_indexes', index, 250);
+    if ((start / BATCH) % 20 === 19 || start + BATCH >= N) log(`seeded ${Math.min(N, start + BATCH)}/${N}`);
+  }
+  return people;
+};
+
+(async () => {
+  if (client === 'postgres') {
+    await pgAdmin(`CREATE DATABASE ${dbName}`);
+    Object.assign(process.env, { DATABASE_CLIENT: 'postgres', DATABASE_URL: PG.replace(/\/[^/]*$/, `/${dbName}`) });
+  } else {
+    fs.mkdirSync(path.join(ROOT, '.tmp', 'bench'), { recursive: true });
+    process.env.DATABASE_FILENAME = path.join('.tmp', 'bench', `${dbName}.db`);
+  }
+  const { createStrapi } = require('@strapi/strapi');
+  const strapi = createStrapi({ appDir: ROOT, distDir: path.join(ROOT, 'dist'), autoReload: false, serveAdminPanel: false });
+  strapi.log.level = 'error';
+  try {
+    await strapi.load();
+    strapi.server.mount();
+    await new Promise((r) => strapi.server.httpServer.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${strapi.server.httpServer.address().port}/api/id-vault`;
+    log(`seeding ${N} customers and their unencrypted twins…`);
+    const t0 = Date.now();
+    const people = await seed(strapi);
+    log(`seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const token = (await strapi.service('admin::api-token').create({ name: 'bench', type: 'full-access', lifespan: null })).accessKey;
+    const get = async (url) => {
+      const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
+      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+      return res.json();
+    };
+    // Sanity: both sides answer the same rows.
+    const probe = people[7];
+    const [a, b] = await Promise.all([get(`/customers?filters[idNumber][$eq]=${probe.idNumber}`), get(`/bench-twins?filters[idNumber][$eq]=${probe.idNumber}`)]);
+    if (a.data[0]?.idNumber !== probe.idNumber || b.data[0]?.idNumber !== probe.idNumber) throw new Error('the two sides disagree');
+
+    log('REST list of 100…');
+    const list = await interleave(() => get('/customers?pagination[pageSize]=100'), () => get('/bench-twins?pagination[pageSize]=100'), { rounds: 40 });
+    log('exact search…');
+    const pick = (i) => people[(i * 7919) % people.length].idNumber;
+    const search = await interleave(
+      (i) => get(`/customers?filters[idNumber][$eq]=${pick(i)}`),
+      (i) => get(`/bench-twins?filters[idNumber][$eq]=${pick(i)}`),
+      { rounds: 80 }
+    );
+    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search })}`);
+  } finally {
+    await strapi.destroy().catch(() => {});
+    if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(path.join(ROOT, `${process.env.DATABASE_FILENAME}${ext}`), { force: true });
+  }
+  process.exit(0);
+})().catch((e) => {
+  console.error(`[bench ${client}] failed: ${e.stack || e.message}`);
+  process.exit(1);
+});

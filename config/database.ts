@@ -1,0 +1,36 @@
+import path from 'path';
+
+/**
+ * SQLite (.tmp/data.db) by default; PostgreSQL with DATABASE_CLIENT=postgres and either DATABASE_URL
+ * or DATABASE_HOST/PORT/NAME/USERNAME/PASSWORD.
+ */
+export default ({ env }) => {
+  const client = env('DATABASE_CLIENT', 'sqlite');
+  if (client === 'postgres') {
+    const url = env('DATABASE_URL');
+    return {
+      connection: {
+        client: 'postgres',
+        connection: url
+          ? { connectionString: url, ssl: env.bool('DATABASE_SSL', false) }
+          : {
+              host: env('DATABASE_HOST', '127.0.0.1'),
+              port: env.int('DATABASE_PORT', 5432),
+              database: env('DATABASE_NAME', 'id_vault'),
+              user: env('DATABASE_USERNAME', 'postgres'),
+              password: env('DATABASE_PASSWORD', ''),
+              ssl: env.bool('DATABASE_SSL', false),
+            },
+        pool: { min: env.int('DATABASE_POOL_MIN', 0), max: env.int('DATABASE_POOL_MAX', 10) },
+      },
+    };
+  }
+  if (client !== 'sqlite') throw new Error(`DATABASE_CLIENT must be sqlite or postgres (got ${client})`);
+  return {
+    connection: {
+      client: 'sqlite',
+      connection: { filename: path.join(__dirname, '..', '..', env('DATABASE_FILENAME', '.tmp/data.db')) },
+      useNullAsDefault: true,
+    },
+  };
+};

@@ -1,0 +1,124 @@
+import { Lock } from '@strapi/icons';
+import en from './translations/en.json';
+import zhHans from './translations/zh-Hans.json';
+
+// Same id as shared/ (CommonJS there; kept literal here so the admin bundler needs no CJS interop).
+const PLUGIN_ID = 'id-vault';
+
+const t = (id: string, defaultMessage: string) => ({ id: `${PLUGIN_ID}.${id}`, defaultMessage });
+
+const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
+
+const TRANSLATIONS: Record<string, Record<string, string>> = { en, 'zh-Hans': zhHans };
+
+export default {
+  register(app: any) {
+    app.registerPlugin({ id: PLUGIN_ID, name: 'ID Vault' });
+
+    // The "Encrypted text" field an admin can add to any content type in the Content-Type Builder.
+    app.customFields.register({
+      name: 'encrypted',
+      pluginId: PLUGIN_ID,
+      type: 'text',
+      icon: Lock,
+      intlLabel: t('encrypted.label', 'Encrypted text'),
+      intlDescription: t('encrypted.description', 'Encrypted at rest (AES-256-GCM), masked for those who may not see it'),
+      components: {
+        Input: async () => import('./components/EncryptedInput').then((m) => ({ default: m.EncryptedInput })),
+      },
+      options: {
+        base: [
+          {
+            sectionTitle: t('encrypted.section.search', 'Search'),
+            items: [
+              {
+                name: 'options.searchable',
+                type: 'select',
+                intlLabel: t('encrypted.searchable', 'Searchable'),
+                description: t('encrypted.searchable.description', 'Exact search uses a keyed hash (blind index); the value itself stays encrypted'),
+                defaultValue: 'none',
+                options: [choice('none', 'Not searchable'), choice('exact', 'Exact match'), choice('exact-prefix', 'Exact match and a prefix of N characters')],
+              },
+              {
+                name: 'options.prefixLength',
+                type: 'number',
+                intlLabel: t('encrypted.prefixLength', 'Prefix length (N)'),
+                description: t('encrypted.prefixLength.description', 'Only with "exact match and a prefix"'),
+                defaultValue: 4,
+              },
+              {
+                name: 'options.normalise',
+                type: 'select',
+                intlLabel: t('encrypted.normalise', 'Normalise before indexing'),
+                defaultValue: 'none',
+                options: [choice('none', 'None'), choice('digits', 'Digits only'), choice('lower', 'Lower case'), choice('trim', 'Trim spaces')],
+              },
+            ],
+          },
+          {
+            sectionTitle: t('encrypted.section.display', 'Display and checks'),
+            items: [
+              {
+                name: 'options.mask',
+                type: 'select',
+                intlLabel: t('encrypted.mask', 'Mask rule'),
+                description: t('encrypted.mask.description', 'What people who may not see the value get instead'),
+                defaultValue: 'full',
+                options: [
+                  choice('full', 'Hide all'),
+                  choice('id-number', 'ID number (first 3, last 4)'),
+                  choice('phone', 'Phone (first 3, last 4)'),
+                  choice('email', 'E-mail (first letter and domain)'),
+                  choice('name', 'Name (first character)'),
+                  choice('address', 'Address (first 6 characters)'),
+                  choice('keep', 'Keep first N / last N'),
+                ],
+              },
+              { name: 'options.keepFirst', type: 'number', intlLabel: t('encrypted.keepFirst', 'Keep first N (with "Keep first N / last N")'), defaultValue: 2 },
+              { name: 'options.keepLast', type: 'number', intlLabel: t('encrypted.keepLast', 'Keep last N (with "Keep first N / last N")'), defaultValue: 2 },
+              {
+                name: 'options.validate',
+                type: 'select',
+                intlLabel: t('encrypted.validate', 'Validate as'),
+                defaultValue: 'none',
+                options: [
+                  choice('none', 'Anything'),
+                  choice('resident-id', 'Resident ID number (GB 11643)'),
+                  choice('credit-code', 'Unified social credit code (GB 32100)'),
+                  choice('phone', 'Phone number'),
+                  choice('email', 'E-mail address'),
+                ],
+              },
+            ],
+          },
+        ],
+        advanced: [
+          {
+            sectionTitle: t('encrypted.section.settings', 'Settings'),
+            items: [
+              {
+                name: 'required',
+                type: 'checkbox',
+                intlLabel: t('encrypted.required', 'Required field'),
+                description: t('encrypted.required.description', "You won't be able to create an entry if this field is empty"),
+              },
+              {
+                name: 'private',
+                type: 'checkbox',
+                intlLabel: t('encrypted.private', 'Private field'),
+                description: t('encrypted.private.description', 'This field will not show up in the API response'),
+              },
+            ],
+          },
+        ],
+      },
+    });
+  },
+
+  async registerTrads({ locales }: { locales: string[] }) {
+    return locales.map((locale) => {
+      const data = TRANSLATIONS[locale] ?? {};
+      return { locale, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [`${PLUGIN_ID}.${k}`, v])) };
+    });
+  },
+};

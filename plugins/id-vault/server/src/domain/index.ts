@@ -1,0 +1,7 @@
+export * from './normalise';
+export * from './validators';
+export * from './masking';
+export * from './field-options';
+export * from './access';
+export * from './synthetic';
+export * from './customer';

@@ -1,0 +1,137 @@
+import type { Core } from '@strapi/strapi';
+import { randomInt } from 'node:crypto';
+import { customerViolations } from './domain/customer';
+import { IdVaultValidationError } from './errors';
+import { getService, UIDS } from './utils/strapi';
+import type { FieldTokens } from './services/vault';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Same shape as Strapi's own document ids (24 lower-case letters and digits, starting with a letter). */
+const newDocumentId = () =>
+  ALPHABET[randomInt(26)] + Array.from({ length: 23 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+
+/**
+ * The storage boundary as database lifecycles: whatever path writes a row (REST, Content Manager,
+ * document service, strapi.db.query, publish, clone), encrypted attributes reach the database as
+ * ciphertext only, with their blind indexes beside them. Runs after Strapi's validation, inside the
+ * write's transaction.
+ */
+export const storageBoundary = (strapi: Core.Strapi) => {
+  const vault = () => getService(strapi, 'vault');
+  const encrypted = (uid: string) => getService(strapi, 'fields').of(uid);
+  const touches = (uid: string, data: any) => !!data && encrypted(uid).some((a) => data[a.name] !== undefined);
+
+  const checkRecord = async (uid: string, data: any, plain: Record<string, string | null>, where?: any) => {
+    if (uid !== UIDS.customer) return;
+    const written = new Set(Object.keys(data));
+    let current: any = {};
+    if (where && written.has('idNumber') && !written.has('idType')) {
+      current = (await strapi.db.query(uid).findOne({ where, select: ['idType'] })) ?? {};
+    }
+    const next = { idType: data.idType ?? current.idType, idNumber: plain.idNumber, creditCode: data.creditCode };
+    const [violation] = customerViolations(next, written);
+    if (violation) throw new IdVaultValidationError(violation.field, violation.message);
+  };
+
+  const protect = async (uid: string, data: any, documentId: string, where?: any): Promise<FieldTokens> => {
+    const { tokens, plain } = await vault().protect(uid, data, documentId);
+    await checkRecord(uid, data, plain, where);
+    return tokens;
+  };
+
+  return {
+    async beforeCreate(event: any) {
+      const uid = event.model.uid;
+      const data = event.params.data;
+      if (!encrypted(uid).length) return;
+      data.documentId ??= newDocumentId();
+      event.state.idvTokens = await protect(uid, data, data.documentId);
+    },
+    async afterCreate(event: any) {
+      if (event.state.idvTokens && event.result?.id) await vault().writeIndex(event.model.uid, event.result.id, event.state.idvTokens);
+    },
+
+    async beforeCreateMany(event: any) {
+      const uid = event.model.uid;
+      if (!encrypted(uid).length) return;
+      event.state.idvItems = [];
+      for (const data of event.params.data) {
+        data.documentId ??= newDocumentId();
+        event.state.idvItems.push({ documentId: data.documentId, tokens: await protect(uid, data, data.documentId) });
+      }
+    },
+    async afterCreateMany(event: any) {
+      const items: Array<{ documentId: string; tokens: FieldTokens }> | undefined = event.state.idvItems;
+      if (!items?.length) return;
+      const uid = event.model.uid;
+      const rows = await strapi.db.query(uid).findMany({
+        where: { documentId: { $in: items.map((i) => i.documentId) } },
+        select: ['id', 'documentId'],
+        orderBy: { id: 'asc' },
+      });
+      // Pair rows and items in order, per document id (a createMany may write draft and published rows).
+      const pending = new Map<string, FieldTokens[]>();
+      for (const item of items) pending.set(item.documentId, [...(pending.get(item.documentId) ?? []), item.tokens]);
+      for (const row of rows) {
+        const tokens = pending.get(row.documentId)?.shift();
+        if (tokens) await vault().writeIndex(uid, row.id, tokens);
+      }
+    },
+
+    async beforeUpdate(event: any) {
+      const uid = event.model.uid;
+      const data = event.params.data;
+      if (!touches(uid, data)) {
+        if (uid === UIDS.customer) await checkRecord(uid, data, {}, event.params.where);
+        return;
+      }
+      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['id', 'documentId'] });
+      if (!row) return;
+      event.state.idvEntryId = row.id;
+      event.state.idvTokens = await protect(uid, data, row.documentId, event.params.where);
+    },
+    async afterUpdate(event: any) {
+      if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.state.idvEntryId, event.state.idvTokens);
+    },
+
+    beforeUpdateMany(event: any) {
+      const uid = event.model.uid;
+      // One value cannot be encrypted for many records at once (each has its own key and AAD): fail closed.
+      if (touches(uid, event.params.data)) {
+        throw new Error(`id-vault: updateMany cannot write encrypted fields of ${uid}; update each document instead`);
+      }
+    },
+
+    async beforeDelete(event: any) {
+      const uid = event.model.uid;
+      if (!encrypted(uid).length) return;
+      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['id'] });
+      event.state.idvIds = row ? [row.id] : [];
+    },
+    async afterDelete(event: any) {
+      if (event.state.idvIds) await vault().dropIndex(event.model.uid, event.state.idvIds);
+    },
+    async beforeDeleteMany(event: any) {
+      const uid = event.model.uid;
+      if (!encrypted(uid).length) return;
+      const rows = await strapi.db.query(uid).findMany({ where: event.params.where, select: ['id'] });
+      event.state.idvIds = rows.map((r: any) => r.id);
+    },
+    async afterDeleteMany(event: any) {
+      if (event.state.idvIds) await vault().dropIndex(event.model.uid, event.state.idvIds);
+    },
+  };
+};
+
+const refuse = () => {
+  throw new Error('id-vault: audit events are append-only');
+};
+
+/** Audit events may be created, never changed or deleted, whatever path tries. */
+export const appendOnly = {
+  models: [UIDS.auditEvent],
+  beforeUpdate: refuse,
+  beforeUpdateMany: refuse,
+  beforeDelete: refuse,
+  beforeDeleteMany: refuse,
+};

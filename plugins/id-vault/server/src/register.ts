@@ -1,0 +1,26 @@
+import type { Core } from '@strapi/strapi';
+import { documentMiddleware, decryptFailuresMeta } from './middlewares/document';
+import { getService, ENCRYPTED_FIELD, PLUGIN_ID } from './utils/strapi';
+
+export default ({ strapi }: { strapi: Core.Strapi }) => {
+  // Refuse to start without a well-formed master key ring (the message says how to make one).
+  getService(strapi, 'keys').init();
+
+  strapi.customFields.register({
+    name: 'encrypted',
+    plugin: PLUGIN_ID,
+    type: 'text',
+    inputSize: { default: 6, isResizable: true },
+  });
+
+  // Strapi's own search (_q) would LIKE over ciphertext: take encrypted columns out of it; the
+  // document middleware searches them through the blind index instead.
+  for (const ct of Object.values(strapi.contentTypes)) {
+    for (const attr of Object.values<any>(ct.attributes)) {
+      if (attr.customField === ENCRYPTED_FIELD) attr.searchable = false;
+    }
+  }
+
+  strapi.documents.use(documentMiddleware(strapi));
+  strapi.server.use(decryptFailuresMeta());
+};

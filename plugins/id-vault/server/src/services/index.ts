@@ -1,0 +1,20 @@
+import { factories } from '@strapi/strapi';
+import keys from './keys';
+import fields from './fields';
+import vault from './vault';
+import audit from './audit';
+import { UIDS } from '../utils/strapi';
+import { BENCH } from '../content-types';
+
+export default {
+  keys,
+  fields,
+  vault,
+  audit,
+  // Core services behind the core REST controllers.
+  customer: factories.createCoreService(UIDS.customer),
+  'identity-document': factories.createCoreService(UIDS.identityDocument),
+  'org-unit': factories.createCoreService(UIDS.orgUnit),
+  tag: factories.createCoreService(UIDS.tag),
+  ...(BENCH ? { 'bench-twin': factories.createCoreService('plugin::id-vault.bench-twin' as any) } : {}),
+};

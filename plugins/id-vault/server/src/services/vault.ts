@@ -1,0 +1,231 @@
+import type { Core } from '@strapi/strapi';
+import {
+  encryptField,
+  decryptField,
+  isCiphertext,
+  ciphertextKeyId,
+  exactIndex,
+  prefixIndex,
+  fieldIndexKey,
+  type DataKey,
+} from '../crypto';
+import { validateValue, normalise, mask, fieldVisibility, type Caller } from '../domain';
+import { IdVaultQueryError, IdVaultValidationError } from '../errors';
+import { getService, UIDS } from '../utils/strapi';
+import type { EncryptedAttribute } from './fields';
+import type { DecryptFailure } from '../utils/caller';
+
+type Entry = Record<string, any>;
+/** Blind-index tokens of one record, per field: 'e…' exact, 'p…' prefix. An empty list clears the field. */
+export type FieldTokens = Map<string, string[]>;
+
+/**
+ * The storage boundary and its mirror on the way out. Writing: validate plaintext, encrypt it under the
+ * record's data key, compute blind-index tokens. Reading: decrypt, ask domain/ what the caller may see,
+ * mask or drop, walking populated relations and components.
+ */
+const vault = ({ strapi }: { strapi: Core.Strapi }) => {
+  const keys = () => getService(strapi, 'keys');
+  const registry = () => getService(strapi, 'fields');
+  const fieldKeys = new Map<string, Buffer>();
+
+  const fieldKey = async (uid: string, field: string): Promise<Buffer> => {
+    const k = `${uid}\u0000${field}`;
+    let key = fieldKeys.get(k);
+    if (!key) {
+      key = fieldIndexKey(await keys().indexRoot(), uid, field);
+      fieldKeys.set(k, key);
+    }
+    return key;
+  };
+
+  /** The form a value is indexed in: validated canonical form when it validates, then normalised. */
+  const indexForm = (attr: EncryptedAttribute, raw: string): string => {
+    const canonical = validateValue(attr.options.validate, raw);
+    return normalise(canonical.ok ? canonical.value : raw, attr.options.normalise);
+  };
+
+  const tokensFor = async (uid: string, attr: EncryptedAttribute, plain: string): Promise<string[]> => {
+    const { searchable, indexBits, prefixLength } = attr.options;
+    if (searchable === 'none') return [];
+    const key = await fieldKey(uid, attr.name);
+    const value = indexForm(attr, plain);
+    const tokens = [`e${exactIndex(key, value, indexBits)}`];
+    if (searchable === 'exact-prefix') {
+      const p = prefixIndex(key, value, prefixLength, indexBits);
+      if (p) tokens.push(`p${p}`);
+    }
+    return tokens;
+  };
+
+  const decryptOne = (uid: string, documentId: string, field: string, value: unknown): string | null => {
+    if (value === null || value === undefined) return null;
+    if (!isCiphertext(value)) throw new Error('not ciphertext');
+    return decryptField(value, (id) => keys().cached(id), { uid, documentId, field });
+  };
+
+  /** Calls visit(uid, entry) for every entry in a result tree: the entry, populated relations, components. */
+  const walk = (uid: string, value: unknown, visit: (uid: string, entry: Entry) => void) => {
+    if (Array.isArray(value)) return value.forEach((v) => walk(uid, v, visit));
+    if (!value || typeof value !== 'object') return;
+    const schema: any = strapi.getModel(uid as any);
+    if (!schema) return;
+    const entry = value as Entry;
+    visit(uid, entry);
+    for (const [name, attr] of Object.entries<any>(schema.attributes)) {
+      const v = entry[name];
+      if (v === undefined || v === null) continue;
+      if (attr.type === 'relation' && attr.target) walk(attr.target, v, visit);
+      else if (attr.type === 'component') walk(attr.component, v, visit);
+      else if (attr.type === 'dynamiczone' && Array.isArray(v)) v.forEach((item) => item?.__component && walk(item.__component, item, visit));
+      else if (attr.type === 'media') walk('plugin::upload.file', v, visit);
+    }
+  };
+
+  return {
+    tokensFor,
+
+    /**
+     * Encrypts every encrypted attribute present in `data` in place and returns its blind-index tokens.
+     * Idempotent: a value that already is ciphertext of this very record and field is kept (publish copies
+     * rows); ciphertext of another record or field fails closed.
+     */
+    async protect(uid: string, data: Entry, documentId: string): Promise<{ tokens: FieldTokens; plain: Record<string, string | null> }> {
+      const tokens: FieldTokens = new Map();
+      const plain: Record<string, string | null> = {};
+      let dk: DataKey | null = null;
+      for (const attr of registry().of(uid)) {
+        const v = data[attr.name];
+        if (v === undefined) continue;
+        if (v === null || v === '') {
+          data[attr.name] = null;
+          plain[attr.name] = null;
+          tokens.set(attr.name, []);
+          continue;
+        }
+        const ctx = { uid, documentId, field: attr.name };
+        let value: string;
+        if (isCiphertext(v)) {
+          await keys().load([ciphertextKeyId(v)]);
+          try {
+            value = decryptField(v, (id) => keys().cached(id), ctx);
+          } catch {
+            throw new IdVaultValidationError(attr.name, 'carries ciphertext that does not belong to this record');
+          }
+        } else if (typeof v === 'string') {
+          const checked = validateValue(attr.options.validate, v);
+          if (!checked.ok) throw new IdVaultValidationError(attr.name, checked.message);
+          value = checked.value;
+          dk ??= await keys().dataKeyFor(uid, documentId);
+          data[attr.name] = encryptField(value, dk, ctx);
+        } else {
+          throw new IdVaultValidationError(attr.name, 'must be a string');
+        }
+        plain[attr.name] = value;
+        tokens.set(attr.name, await tokensFor(uid, attr, value));
+      }
+      return { tokens, plain };
+    },
+
+    /** Replaces the blind-index rows of one stored row for the fields in `tokens`. */
+    async writeIndex(uid: string, entryId: number, tokens: FieldTokens): Promise<void> {
+      if (!tokens.size) return;
+      const q = strapi.db.query(UIDS.blindIndex);
+      await q.deleteMany({ where: { subject: uid, entryId, field: { $in: [...tokens.keys()] } } });
+      const rows = [...tokens].flatMap(([field, list]) => list.map((token) => ({ subject: uid, field, token, entryId })));
+      if (rows.length) await q.createMany({ data: rows });
+    },
+
+    async dropIndex(uid: string, entryIds: number[]): Promise<void> {
+      if (entryIds.length) await strapi.db.query(UIDS.blindIndex).deleteMany({ where: { subject: uid, entryId: { $in: entryIds } } });
+    },
+
+    /**
+     * Row ids whose `field` matches `operator value` through the blind index. Throws a 400 for what the
+     * index cannot answer.
+     */
+    async match(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<number[]> {
+      const { searchable, prefixLength, indexBits } = attr.options;
+      const values = operator === '$in' ? (Array.isArray(value) ? value : [value]) : [value];
+      if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
+        throw new IdVaultQueryError(attr.name, `${attr.name}: ${operator} needs a string value`);
+      }
+      if (searchable === 'none') {
+        throw new IdVaultQueryError(attr.name, `${attr.name} is encrypted and not searchable`);
+      }
+      const key = await fieldKey(uid, attr.name);
+      let tokens: string[];
+      if (operator === '$eq' || operator === '$in') {
+        tokens = values.map((v) => `e${exactIndex(key, indexForm(attr, String(v)), indexBits)}`);
+      } else if (operator === '$startsWith') {
+        if (searchable !== 'exact-prefix') {
+          throw new IdVaultQueryError(attr.name, `${attr.name} is encrypted with an exact index only: use $eq or $in`);
+        }
+        const form = normalise(String(values[0]), attr.options.normalise);
+        if (Array.from(form).length !== prefixLength) {
+          throw new IdVaultQueryError(attr.name, `${attr.name}: $startsWith on this encrypted field takes exactly ${prefixLength} characters`);
+        }
+        tokens = [`p${prefixIndex(key, form, prefixLength, indexBits)}`];
+      } else {
+        throw new IdVaultQueryError(
+          attr.name,
+          `${attr.name} is encrypted: only $eq, $in${searchable === 'exact-prefix' ? ', $startsWith' : ''}, $null and $notNull can filter on it`
+        );
+      }
+      if (!tokens.length) return [];
+      const rows = await strapi.db
+        .query(UIDS.blindIndex)
+        .findMany({ where: { subject: uid, field: attr.name, token: { $in: tokens } }, select: ['entryId'] });
+      return [...new Set(rows.map((r: any) => Number(r.entryId)))];
+    },
+
+    /**
+     * Decrypts, then masks or drops what `caller` may not see, in every entry of a result tree.
+     * A value that does not decrypt becomes null and is reported in `failures`; it never fails the result.
+     */
+    async reveal(uid: string, result: unknown, caller: Caller, failures: DecryptFailure[]): Promise<void> {
+      const keyIds = new Set<string>();
+      walk(uid, result, (u, entry) => {
+        for (const attr of registry().of(u)) {
+          const v = entry[attr.name];
+          if (isCiphertext(v)) keyIds.add(ciphertextKeyId(v));
+        }
+      });
+      if (!keyIds.size && !registry().uids().length) return;
+      await keys().load(keyIds);
+      walk(uid, result, (u, entry) => {
+        for (const attr of registry().of(u)) {
+          if (!(attr.name in entry)) continue;
+          const visibility = fieldVisibility(caller, { uid: u, field: attr.name });
+          if (visibility === 'hidden') {
+            delete entry[attr.name];
+            continue;
+          }
+          let plain: string | null;
+          try {
+            plain = decryptOne(u, entry.documentId, attr.name, entry[attr.name]);
+          } catch {
+            failures.push({ uid: u, documentId: entry.documentId ?? null, field: attr.name });
+            entry[attr.name] = null;
+            continue;
+          }
+          entry[attr.name] = plain === null || visibility === 'plain' ? plain : mask(plain, attr.options.mask);
+        }
+      });
+    },
+
+    /** The stored scalar fields of one document, encrypted ones decrypted (system use: compare, clone). */
+    async currentOf(uid: string, documentId: string): Promise<Record<string, any> | null> {
+      const schema: any = strapi.getModel(uid as any);
+      const scalars = Object.entries<any>(schema.attributes)
+        .filter(([, a]) => !['relation', 'component', 'dynamiczone', 'media'].includes(a.type))
+        .map(([name]) => name);
+      const row = await strapi.db.query(uid as any).findOne({ where: { documentId }, select: ['id', 'documentId', ...scalars] });
+      if (row) await this.reveal(uid, row, { kind: 'system' }, []);
+      return row;
+    },
+  };
+};
+
+export type VaultService = ReturnType<typeof vault>;
+export default vault;

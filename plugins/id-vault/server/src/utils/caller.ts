@@ -1,0 +1,50 @@
+import type { Core } from '@strapi/strapi';
+import type { Caller } from '../domain';
+
+/** Content-API token strategy names: `content-api-token` in 5.54 (`api-token` in older 5.x). */
+export const TOKEN_STRATEGIES = new Set(['content-api-token', 'api-token']);
+
+/**
+ * Who is asking, from the request in progress. No request at all means code running inside the server
+ * (bootstrap, scripts, jobs): the system. Anything unrecognised is treated as the public, which sees least.
+ */
+export const currentCaller = (strapi: Core.Strapi): Caller => {
+  const ctx: any = strapi.requestContext.get();
+  if (!ctx) return { kind: 'system' };
+  const auth = ctx.state?.auth;
+  const strategy = auth?.strategy?.name;
+  const user = ctx.state?.user;
+  if (strategy === 'admin' && user) {
+    return { kind: 'admin', id: user.id, roles: (user.roles ?? []).map((r: any) => r.code) };
+  }
+  if (TOKEN_STRATEGIES.has(strategy) && auth.credentials) {
+    const type = auth.credentials.type;
+    const tokenType = type === 'full-access' || type === 'read-only' ? type : 'custom';
+    return { kind: 'api-token', id: auth.credentials.id, tokenType };
+  }
+  if (strategy === 'users-permissions' && user) {
+    return { kind: 'user', id: user.id, role: user.role?.type ?? null };
+  }
+  return { kind: 'public' };
+};
+
+/** Request facts for the audit trail (no body, no query string: they may carry personal data). */
+export const requestFacts = (strapi: Core.Strapi): { ip: string | null; userAgent: string | null } => {
+  const ctx: any = strapi.requestContext.get();
+  if (!ctx) return { ip: null, userAgent: null };
+  return { ip: ctx.request?.ip ?? null, userAgent: ctx.request?.header?.['user-agent'] ?? null };
+};
+
+/** Per-request scratch space of the vault (decryption failures to report in `meta`). */
+export const requestState = (strapi: Core.Strapi): { decryptFailures: DecryptFailure[] } | null => {
+  const ctx: any = strapi.requestContext.get();
+  if (!ctx) return null;
+  ctx.state.idVault ??= { decryptFailures: [] };
+  return ctx.state.idVault;
+};
+
+export interface DecryptFailure {
+  uid: string;
+  documentId: string | null;
+  field: string;
+}

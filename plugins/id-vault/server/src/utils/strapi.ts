@@ -1,0 +1,22 @@
+import type { Core } from '@strapi/strapi';
+import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS } from '../../../shared';
+import type { KeysService } from '../services/keys';
+import type { FieldsService } from '../services/fields';
+import type { VaultService } from '../services/vault';
+import type { AuditService } from '../services/audit';
+
+export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS };
+
+interface Services {
+  keys: KeysService;
+  fields: FieldsService;
+  vault: VaultService;
+  audit: AuditService;
+}
+
+/** The one typed way to reach a service of this plugin. */
+export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: K): Services[K] =>
+  strapi.plugin(PLUGIN_ID).service(name) as Services[K];
+
+/** Internal types never reachable by any API and skipped by every hook. */
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent]);

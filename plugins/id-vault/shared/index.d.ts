@@ -1,0 +1,12 @@
+export declare const PLUGIN_ID: 'id-vault';
+export declare const ENCRYPTED_FIELD: 'plugin::id-vault.encrypted';
+export declare const UIDS: {
+  customer: 'plugin::id-vault.customer';
+  identityDocument: 'plugin::id-vault.identity-document';
+  orgUnit: 'plugin::id-vault.org-unit';
+  tag: 'plugin::id-vault.tag';
+  dataKey: 'plugin::id-vault.data-key';
+  blindIndex: 'plugin::id-vault.blind-index';
+  auditEvent: 'plugin::id-vault.audit-event';
+};
+export declare const ACTIONS: { auditRead: 'plugin::id-vault.audit.read' };

@@ -1,0 +1,8 @@
+export default {
+  config: {
+    locales: ['zh-Hans'],
+    tutorials: false,
+    notifications: { releases: false },
+  },
+  bootstrap() {},
+};
