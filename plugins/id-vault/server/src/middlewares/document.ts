@@ -10,6 +10,8 @@ const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === '
 const READS = new Set(['findMany', 'findFirst', 'findOne', 'count']);
 const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
 const TEXT_TYPES = new Set(['string', 'text', 'email', 'uid', 'richtext']);
+/** Strapi's own bookkeeping, set on every write: not a change anyone made. */
+const BOOKKEEPING = new Set(['createdAt', 'updatedAt', 'publishedAt', 'createdBy', 'updatedBy']);
 
 /**
  * The document-service middleware: everything between a caller and the stored ciphertext.
@@ -131,16 +133,27 @@ export const documentMiddleware = (strapi: Core.Strapi) => {
 
   // ---- record -------------------------------------------------------------------------------------
 
+  /** Does a relation payload change anything? ({ connect: [], disconnect: [] } or { count } do not.) */
+  const touchesRelation = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return v !== undefined;
+    if (Array.isArray(v)) return true;
+    return ['connect', 'disconnect', 'set'].some((k) => {
+      const part = (v as any)[k];
+      return Array.isArray(part) ? part.length > 0 : part !== undefined;
+    });
+  };
+
   const changedFields = (uid: string, data: any, before: Record<string, any> | null): string[] => {
     const attributes = schemaOf(uid)?.attributes ?? {};
-    return Object.keys(data ?? {})
-      .filter((k) => attributes[k])
-      .filter((k) => {
-        if (!before || !(k in before)) return true;
-        const a = before[k];
-        const b = data[k];
-        return !(a === b || (a != null && b != null && String(a) === String(b)));
-      });
+    return Object.keys(data ?? {}).filter((k) => {
+      const def = attributes[k];
+      if (!def || BOOKKEEPING.has(k)) return false;
+      if (def.type === 'relation') return touchesRelation(data[k]);
+      if (!before || !(k in before)) return true;
+      const a = before[k];
+      const b = data[k];
+      return !(a === b || (a != null && b != null && String(a) === String(b)));
+    });
   };
 
   const subjectName = (uid: string) => schemaOf(uid)?.info?.singularName ?? uid;
