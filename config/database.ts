@@ -29,7 +29,8 @@ export default ({ env }) => {
   return {
     connection: {
       client: 'sqlite',
-      connection: { filename: path.join(__dirname, '..', '..', env('DATABASE_FILENAME', '.tmp/data.db')) },
+      // Relative to the project root (config is compiled into dist/config); an absolute path is kept.
+      connection: { filename: path.resolve(__dirname, '..', '..', env('DATABASE_FILENAME', '.tmp/data.db')) },
       useNullAsDefault: true,
     },
   };

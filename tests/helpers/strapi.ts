@@ -15,6 +15,8 @@ export interface TestApp {
   strapi: any;
   http: () => request.Agent;
   client: 'sqlite' | 'postgres';
+  /** The database's name, to boot again on it. */
+  database: string;
   /** The raw database connection (knex), for assertions on what is really stored. */
   knex: any;
   close: () => Promise<void>;
@@ -51,6 +53,10 @@ export interface BootOptions {
   database?: string;
   /** Keep the database after close (to boot again on it). */
   keep?: boolean;
+  /** Another app directory (a JavaScript app: its own config/ and src/), e.g. a throw-away copy. */
+  appDir?: string;
+  /** Strapi's develop mode flag (the Content-Type Builder writes only with it). */
+  autoReload?: boolean;
 }
 
 export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
@@ -61,11 +67,13 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
     if (!opts.database) await pgAdmin((c) => c.query(`CREATE DATABASE ${name}`));
     process.env.DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   } else {
-    process.env.DATABASE_FILENAME = path.join('.tmp', 'test', `${name}.db`);
+    process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'test', `${name}.db`);
     fs.mkdirSync(path.join(ROOT, '.tmp', 'test'), { recursive: true });
   }
   const { createStrapi } = require('@strapi/strapi');
-  const app = createStrapi({ appDir: ROOT, distDir: path.join(ROOT, 'dist'), autoReload: false, serveAdminPanel: false });
+  const appDir = opts.appDir ?? ROOT;
+  const distDir = opts.appDir ?? path.join(ROOT, 'dist');
+  const app = createStrapi({ appDir, distDir, autoReload: opts.autoReload ?? false, serveAdminPanel: false });
   app.log.level = process.env.STRAPI_LOG_LEVEL ?? 'error';
   await app.load();
   app.server.mount();
@@ -78,10 +86,9 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
       await app.destroy();
       if (opts.keep) return;
       if (client === 'postgres') await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-      else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(path.join(ROOT, `${process.env.DATABASE_FILENAME}${ext}`), { force: true });
+      else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
     },
-    // The database name, for tests that boot twice on it.
-    ...({ database: name } as any),
+    database: name,
   };
 };
 
@@ -98,6 +105,18 @@ export const apiToken = async (strapi: any, type: 'full-access' | 'read-only' | 
 };
 
 /** An admin user with the given role code (strapi-super-admin, strapi-editor, strapi-author); returns a JWT. */
+/** A throw-away JavaScript copy of the compiled app (config, src), sharing plugins/ and node_modules/. */
+export const scratchApp = (): { dir: string; remove: () => void } => {
+  fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'app-'));
+  fs.cpSync(path.join(ROOT, 'dist', 'config'), path.join(dir, 'config'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(dir, 'src'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.mkdirSync(path.join(dir, 'public', 'uploads'), { recursive: true });
+  for (const link of ['plugins', 'node_modules']) fs.symlinkSync(path.join(ROOT, link), path.join(dir, link), 'dir');
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+};
+
 export const adminSession = async (app: TestApp, roleCode: string) => {
   const role = await app.strapi.db.query('admin::role').findOne({ where: { code: roleCode } });
   if (!role) throw new Error(`no admin role ${roleCode}`);
