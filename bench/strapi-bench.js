@@ -72,13 +72,11 @@ const seed = async (strapi) => {
     await knex.batchInsert('idv_data_keys', keys, 250);
     await knex.batchInsert('idv_customers', customers, 100);
     await knex.batchInsert('idv_bench_twins', twins, 100);
-    const rows = await knex('idv_customers').select('id', 'document_id').whereIn('document_id', [...plains.keys()]);
     const index = [];
-    for (const row of rows) {
-      const p = plains.get(row.document_id);
+    for (const [documentId, p] of plains) {
       for (const attr of attrs) {
         for (const token of await vault.tokensFor(UID, attr, p[attr.name])) {
-          index.push({ document_id: docId(), subject: UID, field: attr.name, token, entry_id: row.id, ...stamp });
+          index.push({ document_id: docId(), subject: UID, field: attr.name, token, doc_id: documentId, ...stamp });
         }
       }
     }

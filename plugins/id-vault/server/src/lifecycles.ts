@@ -39,6 +39,14 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     return tokens;
   };
 
+  /** Drops the index of documents that have no row left (a draft-and-publish document has two). */
+  const dropIfGone = async (uid: string, docIds: string[]) => {
+    if (!docIds.length) return;
+    const left = await strapi.db.query(uid).findMany({ where: { documentId: { $in: docIds } }, select: ['documentId'] });
+    const remaining = new Set(left.map((r: any) => r.documentId));
+    await vault().dropIndex(uid, docIds.filter((d) => !remaining.has(d)));
+  };
+
   return {
     async beforeCreate(event: any) {
       const uid = event.model.uid;
@@ -48,7 +56,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
       event.state.idvTokens = await protect(uid, data, data.documentId);
     },
     async afterCreate(event: any) {
-      if (event.state.idvTokens && event.result?.id) await vault().writeIndex(event.model.uid, event.result.id, event.state.idvTokens);
+      if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.params.data.documentId, event.state.idvTokens);
     },
 
     async beforeCreateMany(event: any) {
@@ -61,21 +69,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
       }
     },
     async afterCreateMany(event: any) {
-      const items: Array<{ documentId: string; tokens: FieldTokens }> | undefined = event.state.idvItems;
-      if (!items?.length) return;
-      const uid = event.model.uid;
-      const rows = await strapi.db.query(uid).findMany({
-        where: { documentId: { $in: items.map((i) => i.documentId) } },
-        select: ['id', 'documentId'],
-        orderBy: { id: 'asc' },
-      });
-      // Pair rows and items in order, per document id (a createMany may write draft and published rows).
-      const pending = new Map<string, FieldTokens[]>();
-      for (const item of items) pending.set(item.documentId, [...(pending.get(item.documentId) ?? []), item.tokens]);
-      for (const row of rows) {
-        const tokens = pending.get(row.documentId)?.shift();
-        if (tokens) await vault().writeIndex(uid, row.id, tokens);
-      }
+      for (const item of event.state.idvItems ?? []) await vault().writeIndex(event.model.uid, item.documentId, item.tokens);
     },
 
     async beforeUpdate(event: any) {
@@ -85,13 +79,13 @@ export const storageBoundary = (strapi: Core.Strapi) => {
         if (uid === UIDS.customer) await checkRecord(uid, data, {}, event.params.where);
         return;
       }
-      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['id', 'documentId'] });
+      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] });
       if (!row) return;
-      event.state.idvEntryId = row.id;
+      event.state.idvDocumentId = row.documentId;
       event.state.idvTokens = await protect(uid, data, row.documentId, event.params.where);
     },
     async afterUpdate(event: any) {
-      if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.state.idvEntryId, event.state.idvTokens);
+      if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.state.idvDocumentId, event.state.idvTokens);
     },
 
     beforeUpdateMany(event: any) {
@@ -105,20 +99,20 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     async beforeDelete(event: any) {
       const uid = event.model.uid;
       if (!encrypted(uid).length) return;
-      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['id'] });
-      event.state.idvIds = row ? [row.id] : [];
+      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] });
+      event.state.idvDocIds = row ? [row.documentId] : [];
     },
     async afterDelete(event: any) {
-      if (event.state.idvIds) await vault().dropIndex(event.model.uid, event.state.idvIds);
+      if (event.state.idvDocIds) await dropIfGone(event.model.uid, event.state.idvDocIds);
     },
     async beforeDeleteMany(event: any) {
       const uid = event.model.uid;
       if (!encrypted(uid).length) return;
-      const rows = await strapi.db.query(uid).findMany({ where: event.params.where, select: ['id'] });
-      event.state.idvIds = rows.map((r: any) => r.id);
+      const rows = await strapi.db.query(uid).findMany({ where: event.params.where, select: ['documentId'] });
+      event.state.idvDocIds = [...new Set(rows.map((r: any) => r.documentId as string))];
     },
     async afterDeleteMany(event: any) {
-      if (event.state.idvIds) await vault().dropIndex(event.model.uid, event.state.idvIds);
+      if (event.state.idvDocIds) await dropIfGone(event.model.uid, event.state.idvDocIds);
     },
   };
 };

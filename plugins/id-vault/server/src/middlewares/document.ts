@@ -29,14 +29,14 @@ export const documentMiddleware = (strapi: Core.Strapi) => {
   // ---- in: queries ---------------------------------------------------------------------------------
 
   const condition = async (uid: string, attr: EncryptedAttribute, cond: unknown): Promise<any[]> => {
-    if (typeof cond === 'string' || typeof cond === 'number') return [{ id: { $in: await vault().match(uid, attr, '$eq', cond) } }];
-    if (Array.isArray(cond)) return [{ id: { $in: await vault().match(uid, attr, '$in', cond) } }];
+    if (typeof cond === 'string' || typeof cond === 'number') return [{ documentId: { $in: await vault().match(uid, attr, '$eq', cond) } }];
+    if (Array.isArray(cond)) return [{ documentId: { $in: await vault().match(uid, attr, '$in', cond) } }];
     if (!isObject(cond)) throw new IdVaultQueryError(attr.name, `${attr.name}: unsupported filter`);
     const out: any[] = [];
     for (const [op, value] of Object.entries(cond)) {
       if (op === '$null' || op === '$notNull') out.push({ [attr.name]: { [op]: value } });
       else if (op === '$not') out.push({ $not: { $and: await condition(uid, attr, value) } });
-      else out.push({ id: { $in: await vault().match(uid, attr, op, value) } });
+      else out.push({ documentId: { $in: await vault().match(uid, attr, op, value) } });
     }
     return out;
   };
@@ -96,13 +96,13 @@ export const documentMiddleware = (strapi: Core.Strapi) => {
     const q = params._q;
     const searchable = fields().of(uid).filter((a) => a.options.searchable !== 'none');
     if (typeof q !== 'string' || !q.trim() || !searchable.length) return;
-    const ids = new Set<number>();
+    const ids = new Set<string>();
     for (const attr of searchable) for (const id of await vault().match(uid, attr, '$eq', q.trim())) ids.add(id);
     const schema = schemaOf(uid);
     const or: any[] = Object.entries<any>(schema.attributes)
       .filter(([name, a]) => TEXT_TYPES.has(a.type) && a.searchable !== false && !a.private && !fields().find(uid, name))
       .map(([name]) => ({ [name]: { $containsi: q } }));
-    if (ids.size) or.push({ id: { $in: [...ids] } });
+    if (ids.size) or.push({ documentId: { $in: [...ids] } });
     delete params._q;
     const search = { $or: or };
     params.filters = params.filters ? { $and: [params.filters, search] } : search;

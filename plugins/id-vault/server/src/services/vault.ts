@@ -127,24 +127,27 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       return { tokens, plain };
     },
 
-    /** Replaces the blind-index rows of one stored row for the fields in `tokens`. */
-    async writeIndex(uid: string, entryId: number, tokens: FieldTokens): Promise<void> {
+    /**
+     * Replaces the blind-index rows of one document for the fields in `tokens`. Keyed by document id,
+     * like the ciphertext's AAD, so `strapi export`/`import` (which renumbers rows) keeps search working.
+     */
+    async writeIndex(uid: string, docId: string, tokens: FieldTokens): Promise<void> {
       if (!tokens.size) return;
       const q = strapi.db.query(UIDS.blindIndex);
-      await q.deleteMany({ where: { subject: uid, entryId, field: { $in: [...tokens.keys()] } } });
-      const rows = [...tokens].flatMap(([field, list]) => list.map((token) => ({ subject: uid, field, token, entryId })));
+      await q.deleteMany({ where: { subject: uid, docId, field: { $in: [...tokens.keys()] } } });
+      const rows = [...tokens].flatMap(([field, list]) => list.map((token) => ({ subject: uid, field, token, docId })));
       if (rows.length) await q.createMany({ data: rows });
     },
 
-    async dropIndex(uid: string, entryIds: number[]): Promise<void> {
-      if (entryIds.length) await strapi.db.query(UIDS.blindIndex).deleteMany({ where: { subject: uid, entryId: { $in: entryIds } } });
+    async dropIndex(uid: string, docIds: string[]): Promise<void> {
+      if (docIds.length) await strapi.db.query(UIDS.blindIndex).deleteMany({ where: { subject: uid, docId: { $in: docIds } } });
     },
 
     /**
-     * Row ids whose `field` matches `operator value` through the blind index. Throws a 400 for what the
-     * index cannot answer.
+     * Document ids whose `field` matches `operator value` through the blind index. Throws a 400 for what
+     * the index cannot answer.
      */
-    async match(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<number[]> {
+    async match(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<string[]> {
       const { searchable, prefixLength, indexBits } = attr.options;
       const values = operator === '$in' ? (Array.isArray(value) ? value : [value]) : [value];
       if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) {
@@ -175,8 +178,8 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       if (!tokens.length) return [];
       const rows = await strapi.db
         .query(UIDS.blindIndex)
-        .findMany({ where: { subject: uid, field: attr.name, token: { $in: tokens } }, select: ['entryId'] });
-      return [...new Set(rows.map((r: any) => Number(r.entryId)))];
+        .findMany({ where: { subject: uid, field: attr.name, token: { $in: tokens } }, select: ['docId'] });
+      return [...new Set(rows.map((r: any) => String(r.docId)))];
     },
 
     /**
