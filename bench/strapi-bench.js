@@ -106,7 +106,8 @@ const seed = async (strapi) => {
     const t0 = Date.now();
     const people = await seed(strapi);
     log(`seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    const token = (await strapi.service('admin::api-token').create({ name: 'bench', type: 'full-access', lifespan: null })).accessKey;
+    const tokens = strapi.service('admin::api-token-content-api') ?? strapi.service('admin::api-token');
+    const token = (await tokens.create({ name: 'bench', type: 'full-access', lifespan: null })).accessKey;
     const get = async (url) => {
       const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);

@@ -30,6 +30,17 @@ export const encryptField = (plaintext: string, key: DataKey, ctx: FieldContext)
   return `${CIPHERTEXT_PREFIX}${key.id}$${sealed.toString('base64url')}`;
 };
 
+/** A parsed ciphertext: which data key, and iv ‖ ciphertext ‖ tag. Parse once, decrypt later. */
+export interface ParsedCiphertext {
+  keyId: string;
+  body: Buffer;
+}
+
+export const parseCiphertext = (value: unknown): ParsedCiphertext | null => {
+  const env = parseEnvelope(value, CIPHERTEXT_PREFIX, KEY_ID);
+  return env && { keyId: env.id, body: env.body };
+};
+
 export const isCiphertext = (value: unknown): value is string => parseEnvelope(value, CIPHERTEXT_PREFIX, KEY_ID) !== null;
 
 export const ciphertextKeyId = (token: string): string => {
@@ -38,11 +49,16 @@ export const ciphertextKeyId = (token: string): string => {
   return env.id;
 };
 
+/** Decrypts a parsed value; throws UNKNOWN_KEY or AUTH_FAILED (tampered, moved, wrong key) — never garbage. */
+export const decryptParsed = (parsed: ParsedCiphertext, resolveKey: (keyId: string) => Buffer | undefined, ctx: FieldContext): string => {
+  const key = resolveKey(parsed.keyId);
+  if (!key) throw new IdVaultCryptoError('UNKNOWN_KEY', 'the data key of this value is unknown');
+  return open(key, parsed.body, aad(parsed.keyId, ctx)).toString('utf8');
+};
+
 /** Decrypts; throws BAD_FORMAT, UNKNOWN_KEY or AUTH_FAILED (tampered, moved, wrong key) — never garbage. */
 export const decryptField = (token: string, resolveKey: (keyId: string) => Buffer | undefined, ctx: FieldContext): string => {
-  const env = parseEnvelope(token, CIPHERTEXT_PREFIX, KEY_ID);
-  if (!env) throw new IdVaultCryptoError('BAD_FORMAT', 'not an id-vault ciphertext');
-  const key = resolveKey(env.id);
-  if (!key) throw new IdVaultCryptoError('UNKNOWN_KEY', 'the data key of this value is unknown');
-  return open(key, env.body, aad(env.id, ctx)).toString('utf8');
+  const parsed = parseCiphertext(token);
+  if (!parsed) throw new IdVaultCryptoError('BAD_FORMAT', 'not an id-vault ciphertext');
+  return decryptParsed(parsed, resolveKey, ctx);
 };

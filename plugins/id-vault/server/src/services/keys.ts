@@ -82,6 +82,17 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
         }
       }
     },
+    /** Caches wrapped keys fetched by someone else's query (see vault.match). */
+    prime(rows: Array<{ keyId: string | null; wrapped: string | null }>): void {
+      for (const row of rows) {
+        if (!row.keyId || !row.wrapped || unwrapped.has(row.keyId)) continue;
+        try {
+          unwrap(row.keyId, row.wrapped);
+        } catch {
+          // Stays unknown; its fields come back null when read.
+        }
+      }
+    },
     /** A key already loaded with load(), or undefined. */
     cached(keyId: string): Buffer | undefined {
       return unwrapped.get(keyId);

@@ -2,6 +2,8 @@ import type { Core } from '@strapi/strapi';
 import {
   encryptField,
   decryptField,
+  decryptParsed,
+  parseCiphertext,
   isCiphertext,
   ciphertextKeyId,
   exactIndex,
@@ -28,6 +30,17 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
   const keys = () => getService(strapi, 'keys');
   const registry = () => getService(strapi, 'fields');
   const fieldKeys = new Map<string, Buffer>();
+  const schemas = new Map<string, any>();
+  const schemaOf = (uid: string): any => {
+    if (!schemas.has(uid)) schemas.set(uid, strapi.getModel(uid as any) ?? null);
+    return schemas.get(uid);
+  };
+
+  /** Table and column names of a model, as the database layer maps them. */
+  const table = (uid: string) => {
+    const meta: any = strapi.db.metadata.get(uid);
+    return { name: meta.tableName as string, col: (attr: string) => (meta.attributes[attr]?.columnName ?? attr) as string };
+  };
 
   const fieldKey = async (uid: string, field: string): Promise<Buffer> => {
     const k = `${uid}\u0000${field}`;
@@ -58,17 +71,11 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     return tokens;
   };
 
-  const decryptOne = (uid: string, documentId: string, field: string, value: unknown): string | null => {
-    if (value === null || value === undefined) return null;
-    if (!isCiphertext(value)) throw new Error('not ciphertext');
-    return decryptField(value, (id) => keys().cached(id), { uid, documentId, field });
-  };
-
   /** Calls visit(uid, entry) for every entry in a result tree: the entry, populated relations, components. */
   const walk = (uid: string, value: unknown, visit: (uid: string, entry: Entry) => void) => {
     if (Array.isArray(value)) return value.forEach((v) => walk(uid, v, visit));
     if (!value || typeof value !== 'object') return;
-    const schema: any = strapi.getModel(uid as any);
+    const schema = schemaOf(uid);
     if (!schema) return;
     const entry = value as Entry;
     visit(uid, entry);
@@ -176,9 +183,18 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
         );
       }
       if (!tokens.length) return [];
-      const rows = await strapi.db
-        .query(UIDS.blindIndex)
-        .findMany({ where: { subject: uid, field: attr.name, token: { $in: tokens } }, select: ['docId'] });
+      // One round trip for the matching documents and their wrapped data keys, which the read that
+      // follows will need (the key cache is warm by then).
+      const bidx = table(UIDS.blindIndex);
+      const keyTable = table(UIDS.dataKey);
+      const knex = strapi.db.connection;
+      const rows = await knex(`${bidx.name} as b`)
+        .leftJoin(`${keyTable.name} as k`, `k.${keyTable.col('ref')}`, knex.raw(`b.?? || '#' || b.??`, [bidx.col('subject'), bidx.col('docId')]))
+        .where(`b.${bidx.col('subject')}`, uid)
+        .andWhere(`b.${bidx.col('field')}`, attr.name)
+        .whereIn(`b.${bidx.col('token')}`, tokens)
+        .select({ docId: `b.${bidx.col('docId')}`, keyId: `k.${keyTable.col('keyId')}`, wrapped: `k.${keyTable.col('wrapped')}` });
+      keys().prime(rows);
       return [...new Set(rows.map((r: any) => String(r.docId)))];
     },
 
@@ -187,39 +203,47 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
      * A value that does not decrypt becomes null and is reported in `failures`; it never fails the result.
      */
     async reveal(uid: string, result: unknown, caller: Caller, failures: DecryptFailure[]): Promise<void> {
+      const fields = registry();
+      if (!fields.uids().length) return;
+      // One walk to find the encrypted values and the keys they need (each parsed once); then decrypt.
+      const found: Array<{ uid: string; entry: Entry; attr: EncryptedAttribute; parsed: ReturnType<typeof parseCiphertext> }> = [];
       const keyIds = new Set<string>();
       walk(uid, result, (u, entry) => {
-        for (const attr of registry().of(u)) {
-          const v = entry[attr.name];
-          if (isCiphertext(v)) keyIds.add(ciphertextKeyId(v));
+        for (const attr of fields.of(u)) {
+          if (!(attr.name in entry)) continue;
+          const parsed = parseCiphertext(entry[attr.name]);
+          if (parsed) keyIds.add(parsed.keyId);
+          found.push({ uid: u, entry, attr, parsed });
         }
       });
-      if (!keyIds.size && !registry().uids().length) return;
-      await keys().load(keyIds);
-      walk(uid, result, (u, entry) => {
-        for (const attr of registry().of(u)) {
-          if (!(attr.name in entry)) continue;
-          const visibility = fieldVisibility(caller, { uid: u, field: attr.name });
-          if (visibility === 'hidden') {
-            delete entry[attr.name];
-            continue;
-          }
-          let plain: string | null;
+      if (!found.length) return;
+      const keyService = keys();
+      await keyService.load(keyIds);
+      const resolve = (id: string) => keyService.cached(id);
+      for (const { uid: u, entry, attr, parsed } of found) {
+        const visibility = fieldVisibility(caller, { uid: u, field: attr.name });
+        const stored = entry[attr.name];
+        if (visibility === 'hidden') {
+          delete entry[attr.name];
+        } else if (stored === null || stored === undefined) {
+          entry[attr.name] = null;
+        } else {
           try {
-            plain = decryptOne(u, entry.documentId, attr.name, entry[attr.name]);
+            // A value that is not ciphertext at all (written around the vault) fails closed too.
+            if (!parsed) throw new Error('not ciphertext');
+            const plain = decryptParsed(parsed, resolve, { uid: u, documentId: entry.documentId, field: attr.name });
+            entry[attr.name] = visibility === 'plain' ? plain : mask(plain, attr.options.mask);
           } catch {
             failures.push({ uid: u, documentId: entry.documentId ?? null, field: attr.name });
             entry[attr.name] = null;
-            continue;
           }
-          entry[attr.name] = plain === null || visibility === 'plain' ? plain : mask(plain, attr.options.mask);
         }
-      });
+      }
     },
 
     /** The stored scalar fields of one document, encrypted ones decrypted (system use: compare, clone). */
     async currentOf(uid: string, documentId: string): Promise<Record<string, any> | null> {
-      const schema: any = strapi.getModel(uid as any);
+      const schema = schemaOf(uid);
       const scalars = Object.entries<any>(schema.attributes)
         .filter(([, a]) => !['relation', 'component', 'dynamiczone', 'media'].includes(a.type))
         .map(([name]) => name);
