@@ -2,6 +2,7 @@ import { residentIdCheck, creditCodeCheck } from './validators';
 
 /** Synthetic, obviously fictitious people and companies with valid checksums — for tests and the demo. */
 
+// mulberry32: small deterministic PRNG in [0, 1).
 const mulberry32 = (seed: number) => () => {
   let t = (seed += 0x6d2b79f5);
   t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -13,16 +14,27 @@ const REGIONS = ['110101', '310104', '440305', '330106', '510107'];
 const GIVEN = ['测试', '示例', '样本', '虚构', '演示'];
 const CC_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY';
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
-
-export const residentIdFrom = (first17: string): string => first17 + residentIdCheck(first17);
-
-export const creditCodeFrom = (first17: string): string => {
-  const check = creditCodeCheck(first17);
-  if (!check) throw new TypeError('credit code characters outside the GB 32100 alphabet');
-  return first17 + check;
+const seedOk = (seed: number) => {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new TypeError('seed must be a non-negative integer');
 };
 
+/** 17 digits + GB 11643 check character. */
+export const residentIdFrom = (first17: string): string => {
+  if (!/^\d{17}$/.test(first17)) throw new TypeError('residentIdFrom needs exactly 17 digits');
+  return first17 + residentIdCheck(first17);
+};
+
+/** 17 characters of the GB 32100 alphabet + check character. */
+export const creditCodeFrom = (first17: string): string => {
+  const body = first17.toUpperCase();
+  const check = body.length === 17 ? creditCodeCheck(body) : null;
+  if (!check) throw new TypeError('creditCodeFrom needs exactly 17 characters of the GB 32100 alphabet');
+  return body + check;
+};
+
+/** A fictitious person: valid resident ID (born 1950..2004), +86 1380… phone, example.test e-mail. */
 export const syntheticPerson = (seed: number) => {
+  seedOk(seed);
   const r = mulberry32(seed + 1);
   const birth = new Date(Date.UTC(1950 + Math.floor(r() * 55), Math.floor(r() * 12), 1 + Math.floor(r() * 28)));
   const ymd = `${birth.getUTCFullYear()}${pad(birth.getUTCMonth() + 1, 2)}${pad(birth.getUTCDate(), 2)}`;
@@ -30,13 +42,15 @@ export const syntheticPerson = (seed: number) => {
   return {
     name: `${GIVEN[seed % GIVEN.length]}用户${pad(seed, 5)}`,
     idNumber: residentIdFrom(`${region}${ymd}${pad(seed % 1000, 3)}`),
-    phone: `+861380${pad(seed % 10000000, 7)}`,
+    phone: `+861380${pad(seed % 10000000, 7)}`, // +86 1380000xxxx for seeds < 10000
     email: `person${seed}@example.test`,
     address: `示例省测试市虚构路${seed}号`,
   };
 };
 
+/** A fictitious company: valid credit code 91110101…, +86 1390… phone, example.test e-mail. */
 export const syntheticCompany = (seed: number) => {
+  seedOk(seed);
   const r = mulberry32(seed + 7919);
   const body = Array.from({ length: 9 }, () => CC_CHARS[Math.floor(r() * CC_CHARS.length)]).join('');
   return {
