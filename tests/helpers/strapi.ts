@@ -75,7 +75,17 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
   const distDir = opts.appDir ?? path.join(ROOT, 'dist');
   const app = createStrapi({ appDir, distDir, autoReload: opts.autoReload ?? false, serveAdminPanel: false });
   app.log.level = process.env.STRAPI_LOG_LEVEL ?? 'error';
-  await app.load();
+  const dropDatabase = async () => {
+    if (client === 'postgres') await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
+  };
+  try {
+    await app.load();
+  } catch (e) {
+    await app.destroy().catch(() => {});
+    if (!opts.database) await dropDatabase();
+    throw e;
+  }
   app.server.mount();
   return {
     strapi: app,
@@ -84,9 +94,7 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
     http: () => request.agent(app.server.httpServer),
     close: async () => {
       await app.destroy();
-      if (opts.keep) return;
-      if (client === 'postgres') await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-      else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
+      if (!opts.keep) await dropDatabase();
     },
     database: name,
   };
