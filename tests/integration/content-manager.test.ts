@@ -89,3 +89,15 @@ test('an editor can replace a masked value with a new one', async () => {
   const plain = await app.http().get(`${CM}/${documentId}`).set(bearer(superAdmin));
   expect(plain.body.data.phone).toBe(next);
 });
+
+test('deleting in the Content Manager removes the row and its index, and is audited', async () => {
+  const res = await app.http().delete(`${CM}/${documentId}`).set(bearer(superAdmin));
+  expect(res.status).toBe(200);
+  expect(await app.knex('idv_customers').where({ document_id: documentId }).first()).toBeUndefined();
+  expect(await app.knex('idv_blind_indexes').where({ doc_id: documentId })).toEqual([]);
+  const search = await app.http().get(`${CM}?${qs.stringify({ page: 1, pageSize: 10, _q: person.idNumber })}`).set(bearer(superAdmin));
+  expect(search.body.results).toEqual([]);
+  await app.strapi.plugin('id-vault').service('audit').flush();
+  const events = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'customer.delete', subjectId: documentId } });
+  expect(events).toHaveLength(1);
+});

@@ -240,6 +240,24 @@ describe('identity documents', () => {
     const fromCustomer = await app.http().get(`${CUSTOMERS}/${doc.documentId}`).query(q({ populate: { documents: { filters: { documentNumber: number } } } })).set(as(full));
     expect(fromCustomer.body.data.documents.map((d: any) => d.documentNumber)).toEqual([number]);
   });
+
+  test('update and delete keep the stored form encrypted and the index current', async () => {
+    const { doc } = await createPerson(51);
+    const docs = '/api/id-vault/identity-documents';
+    const created = await app.http().post(docs).set(as(full)).send({ data: { type: 'passport', documentNumber: 'E11111111', customer: doc.documentId } });
+    const id = created.body.data.documentId;
+    const put = await app.http().put(`${docs}/${id}`).set(as(full)).send({ data: { documentNumber: 'E22222222' } });
+    expect(put.status).toBe(200);
+    expect(put.body.data.documentNumber).toBe('E22222222');
+    const row = await app.knex('idv_identity_documents').where({ document_id: id }).first();
+    expect(row.document_number).toMatch(/^\$idv1\$/);
+    const byOld = await app.http().get(`${docs}?${q({ filters: { documentNumber: 'E11111111' } })}`).set(as(full));
+    expect(byOld.body.data).toEqual([]);
+    const del = await app.http().delete(`${docs}/${id}`).set(as(full));
+    expect([200, 204]).toContain(del.status);
+    const byNew = await app.http().get(`${docs}?${q({ filters: { documentNumber: 'E22222222' } })}`).set(as(full));
+    expect(byNew.body.data).toEqual([]);
+  });
 });
 
 describe('the audit trail', () => {
@@ -278,12 +296,12 @@ describe('the audit trail', () => {
 
 describe('no plaintext at rest', () => {
   test('a scan of every column of every table finds none of the plaintexts written', async () => {
-    const written = [1, 2, 3, 4, 5, 20, 21, 30, 40, 41, 50, 60].map(syntheticPerson);
+    const written = [1, 2, 3, 4, 5, 20, 21, 30, 40, 41, 50, 51, 60].map(syntheticPerson);
     const dump = await dumpDatabase(app);
     for (const p of written) {
       for (const v of [p.idNumber, p.phone, p.email, p.address]) expect(dump).not.toContain(v);
       expect(dump).not.toContain(p.phone.replace('+86', ''));
     }
-    expect(dump).not.toContain('E12345678');
+    for (const v of ['E12345678', 'E11111111', 'E22222222']) expect(dump).not.toContain(v);
   });
 });
