@@ -16,11 +16,13 @@ export interface DataKey {
 export const CIPHERTEXT_PREFIX = '$idv1$';
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+const filled = (part: unknown): part is string => typeof part === 'string' && part !== '';
+
 const aad = (keyId: string, ctx: FieldContext): Buffer => {
-  for (const part of [ctx.uid, ctx.documentId, ctx.field]) {
-    if (typeof part !== 'string' || part === '') throw new IdVaultCryptoError('BAD_FORMAT', 'field context is incomplete');
+  if (!filled(ctx.uid) || !filled(ctx.documentId) || !filled(ctx.field)) {
+    throw new IdVaultCryptoError('BAD_FORMAT', 'field context is incomplete');
   }
-  return Buffer.from(['idv1', keyId, ctx.uid, ctx.documentId, ctx.field].join('\u0000'), 'utf8');
+  return Buffer.from(`idv1\u0000${keyId}\u0000${ctx.uid}\u0000${ctx.documentId}\u0000${ctx.field}`, 'utf8');
 };
 
 /** `$idv1$<keyId>$<base64url(iv ‖ ciphertext ‖ tag)>` — AES-256-GCM, random 96-bit IV. */

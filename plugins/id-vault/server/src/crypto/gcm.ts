@@ -23,7 +23,9 @@ export const open = (key: Buffer, sealed: Buffer, aad: Buffer): Buffer => {
   d.setAAD(aad);
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
   try {
-    return Buffer.concat([d.update(sealed.subarray(IV, sealed.length - TAG)), d.final()]);
+    const out = d.update(sealed.subarray(IV, sealed.length - TAG));
+    const rest = d.final(); // always empty for GCM, but it is what checks the tag
+    return rest.length ? Buffer.concat([out, rest]) : out;
   } catch {
     throw new IdVaultCryptoError('AUTH_FAILED', 'value failed authentication');
   }

@@ -71,21 +71,39 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     return tokens;
   };
 
+  /** Per content type, once: the attributes a result can nest other entries under. */
+  const nestings = new Map<string, Array<{ name: string; target: string | null }> | null>();
+  const nestedOf = (uid: string) => {
+    if (!nestings.has(uid)) {
+      const schema = schemaOf(uid);
+      nestings.set(
+        uid,
+        schema &&
+          Object.entries<any>(schema.attributes).flatMap(([name, a]): Array<{ name: string; target: string | null }> => {
+            if (a.type === 'relation' && a.target) return [{ name, target: a.target as string }];
+            if (a.type === 'component') return [{ name, target: a.component as string }];
+            if (a.type === 'media') return [{ name, target: 'plugin::upload.file' }];
+            if (a.type === 'dynamiczone') return [{ name, target: null }]; // each item names its component
+            return [];
+          })
+      );
+    }
+    return nestings.get(uid);
+  };
+
   /** Calls visit(uid, entry) for every entry in a result tree: the entry, populated relations, components. */
-  const walk = (uid: string, value: unknown, visit: (uid: string, entry: Entry) => void) => {
+  const walk = (uid: string, value: unknown, visit: (uid: string, entry: Entry) => void): void => {
     if (Array.isArray(value)) return value.forEach((v) => walk(uid, v, visit));
     if (!value || typeof value !== 'object') return;
-    const schema = schemaOf(uid);
-    if (!schema) return;
+    const nested = nestedOf(uid);
+    if (!nested) return;
     const entry = value as Entry;
     visit(uid, entry);
-    for (const [name, attr] of Object.entries<any>(schema.attributes)) {
+    for (const { name, target } of nested) {
       const v = entry[name];
       if (v === undefined || v === null) continue;
-      if (attr.type === 'relation' && attr.target) walk(attr.target, v, visit);
-      else if (attr.type === 'component') walk(attr.component, v, visit);
-      else if (attr.type === 'dynamiczone' && Array.isArray(v)) v.forEach((item) => item?.__component && walk(item.__component, item, visit));
-      else if (attr.type === 'media') walk('plugin::upload.file', v, visit);
+      if (target) walk(target, v, visit);
+      else if (Array.isArray(v)) v.forEach((item) => item?.__component && walk(item.__component, item, visit));
     }
   };
 
