@@ -57,6 +57,8 @@ export interface BootOptions {
   appDir?: string;
   /** Strapi's develop mode flag (the Content-Type Builder writes only with it). */
   autoReload?: boolean;
+  /** Serve the built admin panel (dist/build, from `npm run build`) — for the e2e tests. */
+  serveAdminPanel?: boolean;
 }
 
 export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
@@ -73,7 +75,7 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
   const { createStrapi } = require('@strapi/strapi');
   const appDir = opts.appDir ?? ROOT;
   const distDir = opts.appDir ?? path.join(ROOT, 'dist');
-  const app = createStrapi({ appDir, distDir, autoReload: opts.autoReload ?? false, serveAdminPanel: false });
+  const app = createStrapi({ appDir, distDir, autoReload: opts.autoReload ?? false, serveAdminPanel: opts.serveAdminPanel ?? false });
   app.log.level = process.env.STRAPI_LOG_LEVEL ?? 'error';
   const dropDatabase = async () => {
     if (client === 'postgres') await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
@@ -112,7 +114,6 @@ export const apiToken = async (strapi: any, type: 'full-access' | 'read-only' | 
   return token.accessKey as string;
 };
 
-/** An admin user with the given role code (strapi-super-admin, strapi-editor, strapi-author); returns a JWT. */
 /** A throw-away JavaScript copy of the compiled app (config, src), sharing plugins/ and node_modules/. */
 export const scratchApp = (): { dir: string; remove: () => void } => {
   fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
@@ -125,12 +126,19 @@ export const scratchApp = (): { dir: string; remove: () => void } => {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 };
 
-export const adminSession = async (app: TestApp, roleCode: string) => {
+/** An admin user with the given role code (strapi-super-admin, strapi-editor, strapi-author). */
+export const adminUser = async (app: TestApp, roleCode: string) => {
   const role = await app.strapi.db.query('admin::role').findOne({ where: { code: roleCode } });
   if (!role) throw new Error(`no admin role ${roleCode}`);
   const email = `${roleCode}-${randomBytes(3).toString('hex')}@example.test`;
   const password = `Pw-${randomBytes(9).toString('base64url')}1a`;
   await app.strapi.service('admin::user').create({ email, firstname: 'Test', lastname: roleCode, password, isActive: true, roles: [role.id] });
+  return { email, password };
+};
+
+/** A logged-in admin session of the given role; returns its JWT. */
+export const adminSession = async (app: TestApp, roleCode: string) => {
+  const { email, password } = await adminUser(app, roleCode);
   const res = await app.http().post('/admin/login').send({ email, password });
   if (res.status !== 200) throw new Error(`admin login failed: ${res.status}`);
   return res.body.data.token as string;

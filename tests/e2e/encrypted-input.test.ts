@@ -1,0 +1,82 @@
+/**
+ * The admin panel in headless Chromium (Debian's package, driven by playwright-core): the Encrypted text
+ * input shows plaintext to a super admin and the mask to an editor, and an editor who saves the form
+ * with the mask untouched keeps the stored value. Needs `npm run build` (the admin bundle) first.
+ */
+import fs from 'fs';
+import path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { bootStrapi, adminUser, ROOT, type TestApp } from '../helpers/strapi';
+import { syntheticPerson, mask } from '../../plugins/id-vault/server/src/domain';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const UID = 'plugin::id-vault.customer';
+
+let app: TestApp;
+let browser: Browser;
+let base: string;
+let documentId: string;
+const person = syntheticPerson(700);
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npm run build` first');
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  app = await bootStrapi({ serveAdminPanel: true });
+  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  const created = await app.strapi.documents(UID).create({
+    data: { kind: 'personal', name: 'E2E test person', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address, hidden: false },
+  });
+  documentId = created.documentId;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+const logIn = async (roleCode: string): Promise<Page> => {
+  const { email, password } = await adminUser(app, roleCode);
+  const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+  await page.goto(`${base}/admin/auth/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  return page;
+};
+
+const openEditView = async (page: Page) => {
+  await page.goto(`${base}/admin/content-manager/collection-types/${UID}/${documentId}`);
+  const idNumber = page.locator('input[name=idNumber]');
+  await idNumber.waitFor({ timeout: 60000 });
+  // The form renders before the document arrives.
+  await page.waitForFunction("document.querySelector('input[name=idNumber]')?.value", null, { timeout: 30000 });
+  return idNumber;
+};
+
+test('a super admin sees plaintext in the encrypted inputs', async () => {
+  const page = await logIn('strapi-super-admin');
+  const idNumber = await openEditView(page);
+  await expect(idNumber.inputValue()).resolves.toBe(person.idNumber);
+  await expect(page.locator('input[name=phone]').inputValue()).resolves.toBe(person.phone);
+});
+
+test('an editor sees masks, and saving with the masks untouched keeps the stored values', async () => {
+  const page = await logIn('strapi-editor');
+  const idNumber = await openEditView(page);
+  await expect(idNumber.inputValue()).resolves.toBe(mask(person.idNumber, 'id-number'));
+  await page.getByText('Shown masked.').first().waitFor({ timeout: 10000 });
+  await page.fill('textarea[name=notes], input[name=notes]', 'Edited in the browser');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const deadline = Date.now() + 30000;
+  while ((await app.strapi.documents(UID).findOne({ documentId }))?.notes !== 'Edited in the browser' && Date.now() < deadline) {
+    await page.waitForTimeout(250);
+  }
+  const stored = await app.strapi.documents(UID).findOne({ documentId });
+  expect(stored).toMatchObject({ notes: 'Edited in the browser', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address });
+});
