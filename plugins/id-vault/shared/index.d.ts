@@ -9,4 +9,10 @@ export declare const UIDS: {
   blindIndex: 'plugin::id-vault.blind-index';
   auditEvent: 'plugin::id-vault.audit-event';
 };
+export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 export declare const ACTIONS: { auditRead: 'plugin::id-vault.audit.read' };
+export declare const CONDITIONS: {
+  mine: 'plugin::id-vault.customer-is-mine';
+  myUnit: 'plugin::id-vault.customer-in-my-org-unit';
+  myUnitOrBelow: 'plugin::id-vault.customer-in-my-org-unit-or-below';
+};

@@ -11,8 +11,31 @@ const UIDS = {
   blindIndex: 'plugin::id-vault.blind-index',
   auditEvent: 'plugin::id-vault.audit-event',
 };
-/** Admin RBAC actions (registered in bootstrap). The role-policy issue adds the rest. */
+/**
+ * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
+ * Roles → Plugins → ID Vault) and used by route policies and the admin panel alike.
+ */
+const ACTION_LIST = [
+  { uid: 'customer.reveal', displayName: 'Reveal encrypted fields (plaintext)', subCategory: 'Customers' },
+  { uid: 'customer.view-hidden', displayName: 'See hidden customers', subCategory: 'Customers' },
+  { uid: 'customer.hide', displayName: 'Hide and unhide customers', subCategory: 'Customers' },
+  { uid: 'export.masked', displayName: 'Export masked', subCategory: 'Exports' },
+  { uid: 'export.plain', displayName: 'Export plaintext', subCategory: 'Exports' },
+  { uid: 'audit.read', displayName: 'Read the audit log', subCategory: 'Audit' },
+  { uid: 'grant.request', displayName: 'Request temporary access', subCategory: 'Temporary access' },
+  { uid: 'grant.approve', displayName: 'Approve temporary access', subCategory: 'Temporary access' },
+  { uid: 'settings.manage', displayName: 'Manage field access settings', subCategory: 'Settings' },
+  { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
+];
 const ACTIONS = {
   auditRead: `plugin::${PLUGIN_ID}.audit.read`,
 };
-module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTIONS };
+
+/** RBAC conditions for row scope on the Content Manager permissions of customers and documents. */
+const CONDITIONS = {
+  mine: `plugin::${PLUGIN_ID}.customer-is-mine`,
+  myUnit: `plugin::${PLUGIN_ID}.customer-in-my-org-unit`,
+  myUnitOrBelow: `plugin::${PLUGIN_ID}.customer-in-my-org-unit-or-below`,
+};
+
+module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS };

@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { storageBoundary, appendOnly } from './lifecycles';
-import { getService, ACTIONS, PLUGIN_ID } from './utils/strapi';
+import { registerConditions } from './conditions';
+import { getService, ACTION_LIST, PLUGIN_ID } from './utils/strapi';
 
 export default async ({ strapi }: { strapi: Core.Strapi }) => {
   getService(strapi, 'fields').refresh();
@@ -9,9 +10,8 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
 
   await strapi
     .service('admin::permission')
-    .actionProvider.registerMany([
-      { section: 'plugins', pluginName: PLUGIN_ID, uid: ACTIONS.auditRead.split('.').slice(1).join('.'), displayName: 'Read the audit log' },
-    ]);
+    .actionProvider.registerMany(ACTION_LIST.map((a) => ({ section: 'plugins', pluginName: PLUGIN_ID, ...a })));
+  await registerConditions(strapi);
 
   await getService(strapi, 'keys').indexRoot();
   await getService(strapi, 'audit').record({

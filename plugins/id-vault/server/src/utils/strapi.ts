@@ -1,11 +1,11 @@
 import type { Core } from '@strapi/strapi';
-import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS } from '../../../shared';
+import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS } from '../../../shared';
 import type { KeysService } from '../services/keys';
 import type { FieldsService } from '../services/fields';
 import type { VaultService } from '../services/vault';
 import type { AuditService } from '../services/audit';
 
-export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS };
+export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS };
 
 interface Services {
   keys: KeysService;
