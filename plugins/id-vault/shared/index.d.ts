@@ -8,9 +8,12 @@ export declare const UIDS: {
   dataKey: 'plugin::id-vault.data-key';
   blindIndex: 'plugin::id-vault.blind-index';
   auditEvent: 'plugin::id-vault.audit-event';
+  accessGrant: 'plugin::id-vault.access-grant';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
-export declare const ACTIONS: { auditRead: 'plugin::id-vault.audit.read' };
+/** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */
+export declare const ACTIONS: Record<string, string>;
+export declare const ARCHIVE_ADMIN_ROLE: 'id-vault-archive-admin';
 export declare const CONDITIONS: {
   mine: 'plugin::id-vault.customer-is-mine';
   myUnit: 'plugin::id-vault.customer-in-my-org-unit';

@@ -10,6 +10,7 @@ const UIDS = {
   dataKey: 'plugin::id-vault.data-key',
   blindIndex: 'plugin::id-vault.blind-index',
   auditEvent: 'plugin::id-vault.audit-event',
+  accessGrant: 'plugin::id-vault.access-grant',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
@@ -27,9 +28,10 @@ const ACTION_LIST = [
   { uid: 'settings.manage', displayName: 'Manage field access settings', subCategory: 'Settings' },
   { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
 ];
-const ACTIONS = {
-  auditRead: `plugin::${PLUGIN_ID}.audit.read`,
-};
+const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));
+
+/** The admin role whose holders are archive admins (second approver of temporary access). */
+const ARCHIVE_ADMIN_ROLE = 'id-vault-archive-admin';
 
 /** RBAC conditions for row scope on the Content Manager permissions of customers and documents. */
 const CONDITIONS = {
@@ -38,4 +40,4 @@ const CONDITIONS = {
   myUnitOrBelow: `plugin::${PLUGIN_ID}.customer-in-my-org-unit-or-below`,
 };
 
-module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS };
+module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE };

@@ -1,5 +1,5 @@
 import type { Core } from '@strapi/strapi';
-import { storageBoundary, appendOnly } from './lifecycles';
+import { storageBoundary, appendOnly, hiddenGuard } from './lifecycles';
 import { registerConditions } from './conditions';
 import { getService, ACTION_LIST, PLUGIN_ID } from './utils/strapi';
 
@@ -7,6 +7,7 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
   getService(strapi, 'fields').refresh();
   strapi.db.lifecycles.subscribe(storageBoundary(strapi) as any);
   strapi.db.lifecycles.subscribe(appendOnly as any);
+  strapi.db.lifecycles.subscribe(hiddenGuard(strapi) as any);
 
   await strapi
     .service('admin::permission')

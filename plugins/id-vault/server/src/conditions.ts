@@ -1,25 +1,10 @@
 import type { Core } from '@strapi/strapi';
-import { PLUGIN_ID, UIDS } from './utils/strapi';
-
-/** Where a subject keeps its customer: the customer itself, or an identity document's customer. */
-const CUSTOMER_PATH: Record<string, string> = {
-  [UIDS.customer]: '',
-  [UIDS.identityDocument]: 'customer.',
-};
+import { getService, PLUGIN_ID } from './utils/strapi';
+import { CUSTOMER_PATH } from './services/access';
 
 /** The org units the admin user belongs to, and (with `below`) every unit under them. */
-export const orgUnitsOf = async (strapi: Core.Strapi, userId: number, below: boolean): Promise<number[]> => {
-  const units = strapi.db.query(UIDS.orgUnit);
-  const own = await units.findMany({ where: { members: { id: userId } }, select: ['id'] });
-  const found = new Set<number>(own.map((u: any) => u.id));
-  let frontier = [...found];
-  while (below && frontier.length) {
-    const children = await units.findMany({ where: { parent: { id: { $in: frontier } } }, select: ['id'] });
-    frontier = children.map((c: any) => c.id).filter((id: number) => !found.has(id));
-    frontier.forEach((id) => found.add(id));
-  }
-  return [...found];
-};
+const orgUnitsOf = (strapi: Core.Strapi, userId: number, below: boolean): Promise<number[]> =>
+  getService(strapi, 'access').units({ members: { id: userId } }, below);
 
 /**
  * Row-scope conditions for the Content Manager permissions of customers and identity documents
@@ -30,8 +15,10 @@ export const registerConditions = async (strapi: Core.Strapi) => {
   const scoped =
     (build: (path: string, user: any) => Promise<object> | object) =>
     async (user: any): Promise<object | boolean> => {
-      const path = CUSTOMER_PATH[user?.permission?.subject];
-      return path === undefined ? false : build(path, user);
+      const subject = user?.permission?.subject;
+      if (!(subject in CUSTOMER_PATH)) return false;
+      const path = CUSTOMER_PATH[subject];
+      return build(path ? `${path}.` : '', user);
     };
   await strapi.service('admin::permission').conditionProvider.registerMany([
     {

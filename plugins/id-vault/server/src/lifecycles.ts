@@ -129,3 +129,17 @@ export const appendOnly = {
   beforeDelete: refuse,
   beforeDeleteMany: refuse,
 };
+
+/**
+ * Hidden customers, on paths that read the database directly during an admin request (the Content
+ * Manager's relation pickers and counts): without "See hidden customers" they are not there.
+ */
+export const hiddenGuard = (strapi: Core.Strapi) => {
+  const limit = async (event: any) => {
+    if (!strapi.requestContext.get()) return; // the system itself
+    const access = await getService(strapi, 'access').current();
+    if (access.caller.kind !== 'admin' || access.viewHidden) return;
+    event.params.where = event.params.where ? { $and: [event.params.where, { hidden: false }] } : { hidden: false };
+  };
+  return { models: [UIDS.customer], beforeFindMany: limit, beforeCount: limit };
+};

@@ -5,6 +5,7 @@ import tag from './tag/schema.json';
 import dataKey from './data-key/schema.json';
 import blindIndex from './blind-index/schema.json';
 import auditEvent from './audit-event/schema.json';
+import accessGrant from './access-grant/schema.json';
 import benchTwin from './bench-twin/schema.json';
 
 /** True only in `npm run bench`: the unencrypted twin of the customer exists for nothing else. */
@@ -19,4 +20,5 @@ export default {
   'data-key': { schema: dataKey },
   'blind-index': { schema: blindIndex },
   'audit-event': { schema: auditEvent },
+  'access-grant': { schema: accessGrant },
 };

@@ -1,12 +1,20 @@
 import { factories } from '@strapi/strapi';
-import { UIDS } from '../utils/strapi';
+import { getService, UIDS } from '../utils/strapi';
 import { BENCH } from '../content-types';
+import admin from './admin';
 
 // Thin core controllers: everything sensitive happens in the document-service middleware and lifecycles.
 export default {
-  customer: factories.createCoreController(UIDS.customer),
+  customer: factories.createCoreController(UIDS.customer, ({ strapi }) => ({
+    /** POST /api/id-vault/customers/:documentId/reveal — the content-API reveal act. */
+    async reveal(ctx: any) {
+      const access = await getService(strapi, 'access').current();
+      ctx.body = { data: await getService(strapi, 'grants').reveal(access, ctx.params.documentId, ctx.request.body) };
+    },
+  })),
   'identity-document': factories.createCoreController(UIDS.identityDocument),
   'org-unit': factories.createCoreController(UIDS.orgUnit),
   tag: factories.createCoreController(UIDS.tag),
   ...(BENCH ? { 'bench-twin': factories.createCoreController('plugin::id-vault.bench-twin' as any) } : {}),
+  admin,
 };

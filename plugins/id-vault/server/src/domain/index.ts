@@ -5,3 +5,4 @@ export * from './field-options';
 export * from './access';
 export * from './synthetic';
 export * from './customer';
+export * from './grants';

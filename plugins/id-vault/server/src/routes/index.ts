@@ -1,5 +1,5 @@
 import { factories } from '@strapi/strapi';
-import { UIDS } from '../utils/strapi';
+import { UIDS, ACTIONS } from '../utils/strapi';
 import { BENCH } from '../content-types';
 
 const POLICIES = ['plugin::id-vault.is-identified'];
@@ -17,6 +17,19 @@ const coreRoutes = (uid: string) => {
   return router.routes;
 };
 
+/** Admin routes: an authenticated admin holding every listed action (none listed: any admin). */
+const admin = (method: string, path: string, handler: string, actions: string[] = []) => ({
+  method,
+  path,
+  handler: `admin.${handler}`,
+  config: {
+    policies: [
+      'admin::isAuthenticatedAdmin',
+      ...(actions.length ? [{ name: 'admin::hasPermissions', config: { actions } }] : []),
+    ],
+  },
+});
+
 let routes: any[] | null = null;
 
 export default {
@@ -27,7 +40,27 @@ export default {
     get routes() {
       const uids: string[] = [UIDS.customer, UIDS.identityDocument, UIDS.orgUnit, UIDS.tag];
       if (BENCH) uids.push('plugin::id-vault.bench-twin');
-      return (routes ??= uids.flatMap(coreRoutes));
+      return (routes ??= [
+        ...uids.flatMap(coreRoutes),
+        // Permission "reveal" of Customer in Users & Permissions roles and custom API tokens.
+        { method: 'POST', path: '/customers/:documentId/reveal', handler: 'customer.reveal', config: { policies: POLICIES } },
+      ]);
     },
+  },
+  admin: {
+    type: 'admin',
+    routes: [
+      admin('GET', '/access-policy', 'getAccessPolicy', [ACTIONS['settings.manage']]),
+      admin('PUT', '/access-policy', 'putAccessPolicy', [ACTIONS['settings.manage']]),
+      // Reveal: the reveal action or an active grant, decided in the service (which records the denial).
+      admin('POST', '/customers/:documentId/reveal', 'reveal'),
+      // Listing: own requests for requesters, all for approvers (decided in the controller).
+      admin('GET', '/grants', 'listGrants'),
+      admin('POST', '/grants', 'requestGrant', [ACTIONS['grant.request']]),
+      admin('POST', '/grants/:documentId/approve', 'approveGrant', [ACTIONS['grant.approve']]),
+      admin('POST', '/grants/:documentId/reject', 'rejectGrant', [ACTIONS['grant.approve']]),
+      // Revoke: approvers, or the requester withdrawing their own request (decided in the service).
+      admin('POST', '/grants/:documentId/revoke', 'revokeGrant'),
+    ],
   },
 };

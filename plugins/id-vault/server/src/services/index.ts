@@ -3,6 +3,8 @@ import keys from './keys';
 import fields from './fields';
 import vault from './vault';
 import audit from './audit';
+import access from './access';
+import grants from './grants';
 import { UIDS } from '../utils/strapi';
 import { BENCH } from '../content-types';
 
@@ -11,6 +13,8 @@ export default {
   fields,
   vault,
   audit,
+  access,
+  grants,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -11,13 +11,14 @@ import {
   fieldIndexKey,
   type DataKey,
 } from '../crypto';
-import { validateValue, normalise, mask, fieldVisibility, type Caller } from '../domain';
+import { validateValue, normalise, mask, resolveAccess, type Access } from '../domain';
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
 import { getService, UIDS } from '../utils/strapi';
 import type { EncryptedAttribute } from './fields';
 import type { DecryptFailure } from '../utils/caller';
 
 type Entry = Record<string, any>;
+const SYSTEM = resolveAccess({ kind: 'system' });
 /** Blind-index tokens of one record, per field: 'e…' exact, 'p…' prefix. An empty list clears the field. */
 export type FieldTokens = Map<string, string[]>;
 
@@ -217,10 +218,10 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
-     * Decrypts, then masks or drops what `caller` may not see, in every entry of a result tree.
+     * Decrypts, then masks or drops what `access` may not see, in every entry of a result tree.
      * A value that does not decrypt becomes null and is reported in `failures`; it never fails the result.
      */
-    async reveal(uid: string, result: unknown, caller: Caller, failures: DecryptFailure[]): Promise<void> {
+    async reveal(uid: string, result: unknown, access: Access, failures: DecryptFailure[]): Promise<void> {
       const fields = registry();
       if (!fields.uids().length) return;
       // One walk to find the encrypted values and the keys they need (each parsed once); then decrypt.
@@ -239,7 +240,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       await keyService.load(keyIds);
       const resolve = (id: string) => keyService.cached(id);
       for (const { uid: u, entry, attr, parsed } of found) {
-        const visibility = fieldVisibility(caller, { uid: u, field: attr.name });
+        const visibility = access.visibility(u, attr.name);
         const stored = entry[attr.name];
         if (visibility === 'hidden') {
           delete entry[attr.name];
@@ -266,7 +267,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
         .filter(([, a]) => !['relation', 'component', 'dynamiczone', 'media'].includes(a.type))
         .map(([name]) => name);
       const row = await strapi.db.query(uid as any).findOne({ where: { documentId }, select: ['id', 'documentId', ...scalars] });
-      if (row) await this.reveal(uid, row, { kind: 'system' }, []);
+      if (row) await this.reveal(uid, row, SYSTEM, []);
       return row;
     },
   };

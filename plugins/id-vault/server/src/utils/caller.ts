@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
-import type { Caller } from '../domain';
+import { SUPER_ADMIN_ROLE, type Access, type Caller } from '../domain';
+import { ACTION_LIST, PLUGIN_ID } from './strapi';
 
 /** Content-API token strategy names: `content-api-token` in 5.54 (`api-token` in older 5.x). */
 export const TOKEN_STRATEGIES = new Set(['content-api-token', 'api-token']);
@@ -14,8 +15,11 @@ export const currentCaller = (strapi: Core.Strapi): Caller => {
   const auth = ctx.state?.auth;
   const strategy = auth?.strategy?.name;
   const user = ctx.state?.user;
-  if (strategy === 'admin' && user) {
-    return { kind: 'admin', id: user.id, roles: (user.roles ?? []).map((r: any) => r.code) };
+  if ((strategy === 'admin' || strategy === 'admin-token') && user) {
+    let roles: string[] = (user.roles ?? []).map((r: any) => r.code);
+    // An admin token may hold less than its owner: never the owner's super-admin plaintext by role.
+    if (strategy === 'admin-token') roles = roles.filter((r) => r !== SUPER_ADMIN_ROLE);
+    return { kind: 'admin', id: user.id, roles, actions: vaultActions(ctx.state.userAbility) };
   }
   if (TOKEN_STRATEGIES.has(strategy) && auth.credentials) {
     const type = auth.credentials.type;
@@ -28,6 +32,18 @@ export const currentCaller = (strapi: Core.Strapi): Caller => {
   return { kind: 'public' };
 };
 
+/** The ID Vault admin actions an admin's ability holds (Settings → Roles → Plugins → ID Vault). */
+const vaultActions = (ability: any): Set<string> =>
+  new Set(
+    ACTION_LIST.map((a) => `plugin::${PLUGIN_ID}.${a.uid}`).filter((action) => {
+      try {
+        return !!ability?.can(action);
+      } catch {
+        return false;
+      }
+    })
+  );
+
 /** Request facts for the audit trail (no body, no query string: they may carry personal data). */
 export const requestFacts = (strapi: Core.Strapi): { ip: string | null; userAgent: string | null } => {
   const ctx: any = strapi.requestContext.get();
@@ -36,7 +52,7 @@ export const requestFacts = (strapi: Core.Strapi): { ip: string | null; userAgen
 };
 
 /** Per-request scratch space of the vault (decryption failures to report in `meta`). */
-export const requestState = (strapi: Core.Strapi): { decryptFailures: DecryptFailure[] } | null => {
+export const requestState = (strapi: Core.Strapi): { decryptFailures: DecryptFailure[]; access?: Access } | null => {
   const ctx: any = strapi.requestContext.get();
   if (!ctx) return null;
   ctx.state.idVault ??= { decryptFailures: [] };

@@ -1,0 +1,118 @@
+import type { Core } from '@strapi/strapi';
+import { fieldKey, type AccessPolicy, type SubjectPolicy } from './domain';
+import { getService, ACTIONS, ARCHIVE_ADMIN_ROLE, CONDITIONS, PLUGIN_ID, UIDS } from './utils/strapi';
+
+/**
+ * The classic archive set-up, created once on the first run (admins edit or delete them afterwards):
+ * the same three roles for the admin panel and for the content API, with their field matrix.
+ */
+const C = UIDS.customer;
+const D = UIDS.identityDocument;
+const masked = (...keys: string[]) => Object.fromEntries(keys.map((k) => [k, 'masked' as const]));
+const plain = (...keys: string[]) => Object.fromEntries(keys.map((k) => [k, 'plain' as const]));
+const ALL_FIELDS = [fieldKey(C, 'idNumber'), fieldKey(C, 'phone'), fieldKey(C, 'email'), fieldKey(C, 'address'), fieldKey(D, 'documentNumber')];
+
+interface DefaultRole {
+  admin: { code: string; name: string; description: string };
+  api: { type: string; name: string; description: string };
+  policy: SubjectPolicy;
+  /** Content Manager: actions per content type, with an optional row-scope condition per action. */
+  cm: Record<string, Record<'read' | 'create' | 'update' | 'delete', string[] | null | undefined>>;
+  vaultActions: string[];
+  /** Content-API route permissions (users-permissions): controller → actions. */
+  routes: Record<string, string[]>;
+}
+
+const READ_ONLY_REFERENCE = { 'org-unit': ['find', 'findOne'], tag: ['find', 'findOne'] };
+
+export const DEFAULT_ROLES: DefaultRole[] = [
+  {
+    admin: { code: ARCHIVE_ADMIN_ROLE, name: 'Archive admin', description: 'ID Vault: everything, and the second approval of temporary access.' },
+    api: { type: 'archive_admin', name: 'Archive admin', description: 'ID Vault: all customers, plaintext, export.' },
+    policy: { fields: plain(...ALL_FIELDS), read: 'all', write: 'all', viewHidden: true, export: 'plain' },
+    cm: Object.fromEntries([C, D, UIDS.orgUnit, UIDS.tag].map((uid) => [uid, { read: [], create: [], update: [], delete: [] }])),
+    vaultActions: Object.keys(ACTIONS),
+    routes: {
+      customer: ['find', 'findOne', 'create', 'update', 'delete', 'reveal'],
+      'identity-document': ['find', 'findOne', 'create', 'update', 'delete'],
+      'org-unit': ['find', 'findOne', 'create', 'update', 'delete'],
+      tag: ['find', 'findOne', 'create', 'update', 'delete'],
+    },
+  },
+  {
+    admin: { code: 'id-vault-sales-rep', name: 'Sales rep', description: 'ID Vault: own org unit; view and edit; no delete, no export; ID number and phone masked.' },
+    api: { type: 'sales_rep', name: 'Sales rep', description: 'ID Vault: own org unit; view and edit; no delete, no export.' },
+    policy: { fields: { ...plain(...ALL_FIELDS), ...masked(fieldKey(C, 'idNumber'), fieldKey(C, 'phone'), fieldKey(D, 'documentNumber')) }, read: 'unit', write: 'unit', export: 'none' },
+    cm: {
+      [C]: { read: [CONDITIONS.myUnit], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit], delete: null },
+      [D]: { read: [CONDITIONS.myUnit], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit], delete: null },
+      [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
+      [UIDS.tag]: { read: [], create: null, update: null, delete: null },
+    },
+    vaultActions: ['grant.request'],
+    routes: { customer: ['find', 'findOne', 'create', 'update'], 'identity-document': ['find', 'findOne', 'create', 'update'], ...READ_ONLY_REFERENCE },
+  },
+  {
+    admin: { code: 'id-vault-customer-service-lead', name: 'Customer-service lead', description: 'ID Vault: view all; edit own org unit; masked export only.' },
+    api: { type: 'customer_service_lead', name: 'Customer-service lead', description: 'ID Vault: view all; edit own org unit; masked export only.' },
+    policy: { fields: masked(...ALL_FIELDS), read: 'all', write: 'unit', export: 'masked' },
+    cm: {
+      [C]: { read: [], create: null, update: [CONDITIONS.myUnit], delete: null },
+      [D]: { read: [], create: null, update: [CONDITIONS.myUnit], delete: null },
+      [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
+      [UIDS.tag]: { read: [], create: null, update: null, delete: null },
+    },
+    vaultActions: ['export.masked', 'grant.request'],
+    routes: { customer: ['find', 'findOne', 'update'], 'identity-document': ['find', 'findOne', 'update'], ...READ_ONLY_REFERENCE },
+  },
+];
+
+const STORE_KEY = 'default-roles';
+
+/** Creates the default roles and their field matrix on the first run only (a store flag remembers it). */
+export const ensureDefaultRoles = async (strapi: Core.Strapi) => {
+  const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: STORE_KEY });
+  if (await store.get({})) return;
+  const roleService = strapi.service('admin::role');
+  // Strapi makes Super Admin, Editor and Author (with its own conditions) only when no role exists, in the
+  // admin's bootstrap, which runs after this plugin's: so this runs from the application's bootstrap.
+  if (!(await strapi.db.query('admin::role').findOne({ where: { code: 'strapi-super-admin' } }))) {
+    throw new Error('id-vault: default roles must be created after the admin panel bootstrapped (call from the app bootstrap)');
+  }
+  const policy: AccessPolicy = await getService(strapi, 'access').policy();
+  for (const role of DEFAULT_ROLES) {
+    if (!(await strapi.db.query('admin::role').findOne({ where: { code: role.admin.code } }))) {
+      const created = await roleService.create(role.admin);
+      const permissions = [
+        ...Object.entries(role.cm).flatMap(([uid, verbs]) => {
+          const attributes = Object.keys((strapi.getModel(uid as any) as any).attributes);
+          return Object.entries(verbs)
+            .filter(([, conditions]) => Array.isArray(conditions))
+            .map(([verb, conditions]) => ({
+              action: `plugin::content-manager.explorer.${verb}`,
+              subject: uid,
+              properties: verb === 'delete' ? {} : { fields: attributes },
+              conditions,
+            }));
+        }),
+        ...role.vaultActions.map((a) => ({ action: ACTIONS[a], subject: null, properties: {}, conditions: [] })),
+      ];
+      await roleService.assignPermissions(created.id, permissions);
+    }
+    policy.subjects[`admin-role:${role.admin.code}`] ??= { fields: role.policy.fields };
+    const upRoles = strapi.db.query('plugin::users-permissions.role');
+    if (!(await upRoles.findOne({ where: { type: role.api.type } }))) {
+      const created = await upRoles.create({ data: role.api });
+      for (const [controller, actions] of Object.entries(role.routes)) {
+        for (const action of actions) {
+          await strapi.db
+            .query('plugin::users-permissions.permission')
+            .create({ data: { action: `plugin::${PLUGIN_ID}.${controller}.${action}`, role: created.id } });
+        }
+      }
+    }
+    policy.subjects[`up-role:${role.api.type}`] ??= role.policy;
+  }
+  await getService(strapi, 'access').save(policy);
+  await store.set({ value: { createdAt: new Date().toISOString(), roles: DEFAULT_ROLES.map((r) => r.admin.name) } });
+};

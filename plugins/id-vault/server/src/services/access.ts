@@ -1,0 +1,166 @@
+import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
+import {
+  accessPolicySchema,
+  resolveAccess,
+  fieldKey,
+  EMPTY_POLICY,
+  type Access,
+  type AccessPolicy,
+  type RowScope,
+} from '../domain';
+import { currentCaller, requestState } from '../utils/caller';
+import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
+import { ensureDefaultRoles } from '../defaults';
+
+/** Types whose rows belong to a customer: the customer itself, or a document's customer. */
+export const CUSTOMER_PATH: Record<string, string | null> = { [UIDS.customer]: null, [UIDS.identityDocument]: 'customer' };
+const POLICY_KEY = 'access-policy';
+/** A filter no row matches (ids are never null). */
+const NOTHING = { id: { $null: true } };
+
+/**
+ * Who may see what, as stored in the database (Settings → ID Vault → Field access): read once per
+ * request, so a change takes effect on the next request in every process, without a restart.
+ */
+const access = ({ strapi }: { strapi: Core.Strapi }) => {
+  const store = () => strapi.store({ type: 'plugin', name: PLUGIN_ID, key: POLICY_KEY });
+
+  const policy = async (): Promise<AccessPolicy> => {
+    const raw = await store().get({});
+    if (raw === null || raw === undefined) return EMPTY_POLICY;
+    const parsed = accessPolicySchema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    // Fail closed: a damaged policy grants nothing beyond the defaults (masked, own rows).
+    strapi.log.error('id-vault: the stored field-access policy is invalid; using defaults until it is saved again');
+    return EMPTY_POLICY;
+  };
+
+  /** Ids of the org units matching `where`, and with `below` every unit under them (walks `parent`). */
+  const units = async (where: object, below: boolean): Promise<number[]> => {
+    const q = strapi.db.query(UIDS.orgUnit);
+    const found = new Set<number>((await q.findMany({ where, select: ['id'] })).map((u: any) => u.id));
+    let frontier = [...found];
+    while (below && frontier.length) {
+      const children = await q.findMany({ where: { parent: { id: { $in: frontier } } }, select: ['id'] });
+      frontier = children.map((c: any) => c.id).filter((id: number) => !found.has(id));
+      frontier.forEach((id) => found.add(id));
+    }
+    return [...found];
+  };
+
+  /** Org units of a users-permissions user (`apiMembers`), with `below` every unit under them. */
+  const unitsOfUser = (userId: string | number, below: boolean) => units({ apiMembers: { id: userId } }, below);
+
+  /** The customer-level filter of a row scope, or null when it restricts nothing. */
+  const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
+    if (scope === 'all') return null;
+    if (scope === 'none' || a.caller.kind !== 'user') return NOTHING;
+    if (scope === 'own') return { apiOwner: { id: a.caller.id } };
+    // `id IN (select … from the team link table)`: no join, so lists and counts stay index lookups.
+    const link = (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
+    const ids = await unitsOfUser(a.caller.id, scope === 'subtree');
+    return { id: { $in: strapi.db.connection(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids) } };
+  };
+
+  const and = (...parts: Array<object | null | undefined>): object | null => {
+    const list = parts.filter((p): p is object => !!p && Object.keys(p).length > 0);
+    return list.length === 0 ? null : list.length === 1 ? list[0] : { $and: list };
+  };
+
+  return {
+    policy,
+    units,
+    unitsOfUser,
+
+    /** The access of the caller of the request in progress (the system outside requests), once per request. */
+    async current(): Promise<Access> {
+      const state = requestState(strapi);
+      if (state?.access) return state.access;
+      const caller = currentCaller(strapi);
+      const result = resolveAccess(caller, caller.kind === 'system' ? EMPTY_POLICY : await policy());
+      if (state) state.access = result;
+      return result;
+    },
+
+    /**
+     * The filter that limits `uid` to the rows this access reaches (`read` or `write`), hidden customers
+     * included, or null for no limit. Applies to customers and to types that belong to a customer.
+     */
+    async rowFilter(uid: string, a: Access, which: 'read' | 'write'): Promise<object | null> {
+      if (!(uid in CUSTOMER_PATH)) return null;
+      const customer = and(await scopeFilter(a, a[which]), a.viewHidden ? null : { hidden: false });
+      const path = CUSTOMER_PATH[uid];
+      if (!customer || !path) return customer;
+      // A document without a customer belongs to nobody's scope but the unlimited one's.
+      return { [path]: customer };
+    },
+
+    and,
+
+    /** The default roles, once, on the first run: call from the application's bootstrap (see defaults.ts). */
+    ensureDefaultRoles: () => ensureDefaultRoles(strapi),
+
+    /** What the settings page shows: every subject the matrix can name, and every encrypted field. */
+    async describe() {
+      const adminRoles = await strapi.db.query('admin::role').findMany({ select: ['code', 'name'], orderBy: { id: 'asc' } });
+      const upRoles = await strapi.db.query('plugin::users-permissions.role').findMany({ select: ['type', 'name'], orderBy: { id: 'asc' } });
+      const tokens = await strapi.db.query('admin::api-token').findMany({ select: ['id', 'name', 'type'], orderBy: { id: 'asc' } });
+      const fieldsService = getService(strapi, 'fields');
+      return {
+        policy: await policy(),
+        subjects: [
+          ...adminRoles.map((r: any) => ({
+            key: `admin-role:${r.code}`,
+            kind: 'admin-role',
+            name: r.name,
+            ...(r.code === 'strapi-super-admin' ? { fixed: 'plain' } : {}),
+          })),
+          ...upRoles.map((r: any) => ({ key: `up-role:${r.type}`, kind: 'up-role', name: r.name })),
+          ...tokens.map((t: any) => ({
+            key: `api-token:${t.id}`,
+            kind: 'api-token',
+            name: t.name,
+            ...(t.type === 'full-access' ? { fixed: 'plain' } : {}),
+          })),
+        ],
+        fields: fieldsService.uids().flatMap((uid) =>
+          fieldsService.of(uid).map((f) => ({
+            key: fieldKey(uid, f.name),
+            uid,
+            field: f.name,
+            contentType: (strapi.getModel(uid as any) as any)?.info?.displayName ?? uid,
+          }))
+        ),
+      };
+    },
+
+    /** Validates and stores a new policy; the audit trail names what changed (subjects and fields, no values). */
+    async save(input: unknown) {
+      const parsed = accessPolicySchema.safeParse(input);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+        throw new errors.ValidationError('invalid field-access policy', { errors: issues });
+      }
+      const known = await this.describe();
+      const subjects = new Set(known.subjects.map((s) => s.key));
+      const fields = new Set(known.fields.map((f) => f.key));
+      for (const [key, entry] of Object.entries(parsed.data.subjects)) {
+        if (!subjects.has(key)) throw new errors.ValidationError(`unknown role or token: ${key}`);
+        for (const f of Object.keys(entry.fields ?? {})) {
+          if (!fields.has(f)) throw new errors.ValidationError(`unknown encrypted field: ${f}`);
+        }
+      }
+      const before = known.policy;
+      await store().set({ value: parsed.data });
+      const changed = [...new Set([...Object.keys(before.subjects), ...Object.keys(parsed.data.subjects)])].filter(
+        (k) => JSON.stringify(before.subjects[k] ?? null) !== JSON.stringify(parsed.data.subjects[k] ?? null)
+      );
+      await getService(strapi, 'audit').record({ action: 'access-policy.update', outcome: 'success', details: { subjects: changed } });
+      return this.describe();
+    },
+  };
+};
+
+export type AccessService = ReturnType<typeof access>;
+export default access;
