@@ -1,11 +1,7 @@
-import { Lock } from '@strapi/icons';
+import { Key, Lock } from '@strapi/icons';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
-
-// Same id as shared/ (CommonJS there; kept literal here so the admin bundler needs no CJS interop).
-const PLUGIN_ID = 'id-vault';
-
-const t = (id: string, defaultMessage: string) => ({ id: `${PLUGIN_ID}.${id}`, defaultMessage });
+import { PERMISSIONS, PLUGIN_ID, t } from './utils';
 
 const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
 
@@ -14,6 +10,24 @@ const TRANSLATIONS: Record<string, Record<string, string>> = { en, 'zh-Hans': zh
 export default {
   register(app: any) {
     app.registerPlugin({ id: PLUGIN_ID, name: 'ID Vault' });
+
+    // Settings → ID Vault → Field access: /admin/settings/id-vault/field-access
+    app.addSettingsLink({ id: PLUGIN_ID, intlLabel: t('settings.section', 'ID Vault') }, {
+      id: 'field-access',
+      to: `${PLUGIN_ID}/field-access`,
+      intlLabel: t('field-access.title', 'Field access'),
+      permissions: PERMISSIONS.settings,
+      Component: () => import('./pages/FieldAccess'),
+    });
+
+    // Temporary access requests and their approval: /admin/plugins/id-vault/access-requests
+    app.addMenuLink({
+      to: `plugins/${PLUGIN_ID}/access-requests`,
+      icon: Key,
+      intlLabel: t('grants.title', 'Access requests'),
+      permissions: PERMISSIONS.grants,
+      Component: () => import('./pages/AccessRequests'),
+    });
 
     // The "Encrypted text" field an admin can add to any content type in the Content-Type Builder.
     app.customFields.register({

@@ -1,0 +1,307 @@
+import * as React from 'react';
+import {
+  Badge,
+  Box,
+  Button,
+  Checkbox,
+  Field,
+  Flex,
+  NumberInput,
+  SingleSelect,
+  SingleSelectOption,
+  Table,
+  Tbody,
+  Td,
+  Textarea,
+  TextInput,
+  Th,
+  Thead,
+  Tr,
+  Typography,
+} from '@strapi/design-system';
+import { PaperPlane } from '@strapi/icons';
+import { Layouts, Page, useAuth } from '@strapi/strapi/admin';
+import { useIntl, type MessageDescriptor } from 'react-intl';
+import type { Grant, GrantAction, GrantRequest, GrantStatus } from '../../../shared/contracts';
+import { PERMISSIONS, action, t, useVaultApi } from '../utils';
+
+type Verb = 'approve' | 'reject' | 'revoke';
+
+const STATUS: Record<GrantStatus, { label: MessageDescriptor; variant: 'warning' | 'success' | 'neutral' | 'danger' }> = {
+  pending: { label: t('grants.status.pending', 'Pending'), variant: 'warning' },
+  active: { label: t('grants.status.active', 'Active'), variant: 'success' },
+  expired: { label: t('grants.status.expired', 'Expired'), variant: 'neutral' },
+  rejected: { label: t('grants.status.rejected', 'Rejected'), variant: 'danger' },
+  revoked: { label: t('grants.status.revoked', 'Revoked'), variant: 'neutral' },
+};
+const ACTIONS: Record<GrantAction, MessageDescriptor> = {
+  reveal: t('grants.action.reveal', 'Reveal'),
+  export: t('grants.action.export', 'Export'),
+  edit: t('grants.action.edit', 'Edit'),
+};
+const VERBS: Record<Verb, { label: MessageDescriptor; done: MessageDescriptor; variant: 'success-light' | 'danger-light' | 'tertiary' }> = {
+  approve: { label: t('grants.approve', 'Approve'), done: t('grants.approved', 'Request approved'), variant: 'success-light' },
+  reject: { label: t('grants.reject', 'Reject'), done: t('grants.rejected', 'Request rejected'), variant: 'danger-light' },
+  revoke: { label: t('grants.revoke', 'Revoke'), done: t('grants.revoked', 'Access revoked'), variant: 'tertiary' },
+};
+const COLUMNS = [
+  t('grants.column.status', 'Status'),
+  t('grants.column.requester', 'Requester'),
+  t('grants.column.target', 'Customers or org unit'),
+  t('grants.column.actions', 'Actions'),
+  t('grants.column.reason', 'Reason'),
+  t('grants.column.days', 'Days'),
+  t('grants.column.approvers', 'Approvers'),
+  t('grants.column.expires', 'Expires'),
+];
+const MAX_DAYS = 30;
+
+const RequestForm = ({ onRequested }: { onRequested: () => void }) => {
+  const { formatMessage } = useIntl();
+  const { post, run } = useVaultApi();
+  const [target, setTarget] = React.useState<'customers' | 'orgUnit'>('customers');
+  const [ids, setIds] = React.useState('');
+  const [actions, setActions] = React.useState<GrantAction[]>(['reveal']);
+  const [reason, setReason] = React.useState('');
+  const [days, setDays] = React.useState<number | undefined>(7);
+  const [sending, setSending] = React.useState(false);
+
+  const list = ids.split(',').map((id) => id.trim()).filter(Boolean);
+  const valid = list.length > 0 && actions.length > 0 && reason.trim() !== '' && !!days && days >= 1 && days <= MAX_DAYS;
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const body: GrantRequest = {
+      ...(target === 'customers' ? { customers: list } : { orgUnit: ids.trim() }),
+      actions,
+      reason: reason.trim(),
+      days: days!,
+    };
+    setSending(true);
+    const done = await run(post('/id-vault/grants', body), t('grants.requested', 'Access requested'));
+    setSending(false);
+    if (done) {
+      setIds('');
+      setReason('');
+      onRequested();
+    }
+  };
+
+  return (
+    <Box tag="form" onSubmit={submit} background="neutral0" hasRadius shadow="filterShadow" padding={6}>
+      <Flex direction="column" alignItems="stretch" gap={4}>
+        <Typography variant="delta" tag="h2">
+          {formatMessage(t('grants.form.title', 'Request access'))}
+        </Typography>
+        <Flex gap={4} alignItems="flex-start">
+          <Field.Root name="target" width="16rem">
+            <Field.Label>{formatMessage(t('grants.form.target', 'For'))}</Field.Label>
+            <SingleSelect value={target} onChange={(v) => setTarget(v as typeof target)}>
+              <SingleSelectOption value="customers">{formatMessage(t('grants.form.target.customers', 'Customers'))}</SingleSelectOption>
+              <SingleSelectOption value="orgUnit">{formatMessage(t('grants.form.target.orgUnit', 'An org unit'))}</SingleSelectOption>
+            </SingleSelect>
+          </Field.Root>
+          <Field.Root
+            name="ids"
+            required
+            flex={1}
+            hint={formatMessage(
+              target === 'customers'
+                ? t('grants.form.customers.hint', 'Document ids of the customers, separated by commas')
+                : t('grants.form.orgUnit.hint', 'Document id of the org unit; covers its customers and those of the units below')
+            )}
+          >
+            <Field.Label>{formatMessage(t('grants.form.ids', 'Document ids'))}</Field.Label>
+            <TextInput value={ids} onChange={(e: React.ChangeEvent<HTMLInputElement>) => setIds(e.target.value)} />
+            <Field.Hint />
+          </Field.Root>
+        </Flex>
+        <Flex direction="column" alignItems="stretch" gap={1}>
+          <Typography variant="pi" fontWeight="bold">
+            {formatMessage(t('grants.column.actions', 'Actions'))}
+          </Typography>
+          <Flex gap={6}>
+            {(Object.keys(ACTIONS) as GrantAction[]).map((a) => (
+              <Checkbox
+                key={a}
+                checked={actions.includes(a)}
+                onCheckedChange={(checked) => setActions((prev) => (checked === true ? [...prev, a] : prev.filter((x) => x !== a)))}
+              >
+                {formatMessage(ACTIONS[a])}
+              </Checkbox>
+            ))}
+          </Flex>
+        </Flex>
+        <Field.Root name="reason" required>
+          <Field.Label>{formatMessage(t('grants.column.reason', 'Reason'))}</Field.Label>
+          <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
+        </Field.Root>
+        <Field.Root
+          name="days"
+          required
+          width="16rem"
+          hint={formatMessage(t('grants.form.days.hint', 'From approval, 1 to {max}'), { max: MAX_DAYS })}
+        >
+          <Field.Label>{formatMessage(t('grants.column.days', 'Days'))}</Field.Label>
+          <NumberInput value={days} onValueChange={setDays} min={1} max={MAX_DAYS} />
+          <Field.Hint />
+        </Field.Root>
+        <Flex justifyContent="flex-end">
+          <Button type="submit" startIcon={<PaperPlane />} loading={sending} disabled={!valid}>
+            {formatMessage(t('grants.form.submit', 'Request access'))}
+          </Button>
+        </Flex>
+      </Flex>
+    </Box>
+  );
+};
+
+const AccessRequestsPage = () => {
+  const { formatMessage, formatDate } = useIntl();
+  const { get, post, run } = useVaultApi();
+  const me = useAuth('AccessRequestsPage', (s) => s.user?.id);
+  const permissions = useAuth('AccessRequestsPage', (s) => s.permissions);
+  const has = (name: string) => permissions.some((p) => p.action === action(name));
+  const canRequest = has('grant.request');
+  const canApprove = has('grant.approve');
+  // undefined while loading, null when loading failed
+  const [grants, setGrants] = React.useState<Grant[] | null>();
+  // `<documentId>/<verb>` of the decision under way
+  const [busy, setBusy] = React.useState<string | null>(null);
+
+  const load = React.useCallback(async () => {
+    const res = await run(get<{ data: Grant[] }>('/id-vault/grants'));
+    setGrants((prev) => res?.data ?? prev ?? null);
+  }, [get, run]);
+
+  React.useEffect(() => {
+    load();
+  }, [load]);
+
+  const decide = async (path: string, verb: Verb) => {
+    setBusy(path);
+    if (await run(post(`/id-vault/grants/${path}`), VERBS[verb].done)) await load();
+    setBusy(null);
+  };
+
+  /** What the current user may try (the server decides): approvers decide others' requests, requesters withdraw theirs. */
+  const verbs = (g: Grant): Verb[] => {
+    const own = g.requester.id === me;
+    if (g.status === 'active') return canApprove || own ? ['revoke'] : [];
+    if (g.status !== 'pending') return [];
+    if (own) return ['revoke'];
+    const approvedByMe = [g.headApprover, g.archiveApprover].some((a) => a?.id === me);
+    return canApprove ? [...(approvedByMe ? [] : (['approve'] as const)), 'reject'] : [];
+  };
+
+  if (grants === undefined) return <Page.Loading />;
+  if (grants === null) return <Page.Error />;
+
+  const title = formatMessage(t('grants.title', 'Access requests'));
+  const none = '—';
+  const approvers = (g: Grant) =>
+    [
+      g.headApprover && formatMessage(t('grants.approver.head', 'Head: {name}'), { name: g.headApprover.name }),
+      g.archiveApprover && formatMessage(t('grants.approver.archive', 'Archive: {name}'), { name: g.archiveApprover.name }),
+    ]
+      .filter(Boolean)
+      .join(', ') || none;
+
+  return (
+    <Page.Main>
+      <Page.Title>{title}</Page.Title>
+      <Layouts.Header
+        title={title}
+        subtitle={formatMessage(
+          t('grants.subtitle', 'Temporary access to customers’ identity data, approved by a head of the requester’s unit and an archive admin.')
+        )}
+      />
+      <Layouts.Content>
+        <Flex direction="column" alignItems="stretch" gap={8}>
+          {canRequest && <RequestForm onRequested={load} />}
+          {grants.length === 0 ? (
+            <Typography textColor="neutral600">{formatMessage(t('grants.empty', 'No access requests yet.'))}</Typography>
+          ) : (
+            <Table colCount={COLUMNS.length + 1} rowCount={grants.length + 1}>
+              <Thead>
+                <Tr>
+                  {COLUMNS.map((c) => (
+                    <Th key={c.id}>
+                      <Typography variant="sigma">{formatMessage(c)}</Typography>
+                    </Th>
+                  ))}
+                  <Th>
+                    <Typography variant="sigma">{formatMessage(t('grants.column.decide', 'Decision'))}</Typography>
+                  </Th>
+                </Tr>
+              </Thead>
+              <Tbody>
+                {grants.map((g) => (
+                  <Tr key={g.documentId}>
+                    <Td>
+                      <Badge variant={STATUS[g.status].variant}>{formatMessage(STATUS[g.status].label)}</Badge>
+                    </Td>
+                    <Td>
+                      <Typography>{g.requester.name}</Typography>
+                    </Td>
+                    <Td>
+                      <Typography>
+                        {g.orgUnit
+                          ? formatMessage(t('grants.orgUnit', 'Org unit {name}'), { name: g.orgUnit.name })
+                          : g.customers.map((c) => c.name).join(', ')}
+                      </Typography>
+                    </Td>
+                    <Td>
+                      <Typography>{g.actions.map((a) => formatMessage(ACTIONS[a])).join(', ')}</Typography>
+                    </Td>
+                    <Td maxWidth="20rem">
+                      <Typography ellipsis title={g.reason}>
+                        {g.reason}
+                      </Typography>
+                    </Td>
+                    <Td>
+                      <Typography>{g.days}</Typography>
+                    </Td>
+                    <Td>
+                      <Typography>{approvers(g)}</Typography>
+                    </Td>
+                    <Td>
+                      <Typography>{g.expiresAt ? formatDate(g.expiresAt, { dateStyle: 'medium', timeStyle: 'short' }) : none}</Typography>
+                    </Td>
+                    <Td>
+                      <Flex gap={2}>
+                        {verbs(g).map((verb) => {
+                          const path = `${g.documentId}/${verb}`;
+                          return (
+                            <Button
+                              key={verb}
+                              size="S"
+                              variant={VERBS[verb].variant}
+                              disabled={busy !== null}
+                              loading={busy === path}
+                              onClick={() => decide(path, verb)}
+                            >
+                              {formatMessage(VERBS[verb].label)}
+                            </Button>
+                          );
+                        })}
+                      </Flex>
+                    </Td>
+                  </Tr>
+                ))}
+              </Tbody>
+            </Table>
+          )}
+        </Flex>
+      </Layouts.Content>
+    </Page.Main>
+  );
+};
+
+const ProtectedAccessRequestsPage = () => (
+  <Page.Protect permissions={PERMISSIONS.grants}>
+    <AccessRequestsPage />
+  </Page.Protect>
+);
+
+export default ProtectedAccessRequestsPage;

@@ -1,0 +1,50 @@
+import * as React from 'react';
+import { isFetchError, useFetchClient, useNotification } from '@strapi/strapi/admin';
+import { useIntl, type MessageDescriptor } from 'react-intl';
+
+// Same id as shared/ (CommonJS there; kept literal here so the admin bundler needs no CJS interop).
+export const PLUGIN_ID = 'id-vault';
+
+/** A message of this plugin; its translations carry the key without the `id-vault.` prefix. */
+export const t = (id: string, defaultMessage: string): MessageDescriptor => ({ id: `${PLUGIN_ID}.${id}`, defaultMessage });
+
+/** The uid of one of the plugin's admin actions (declared by the server). */
+export const action = (name: string) => `plugin::${PLUGIN_ID}.${name}`;
+
+const permission = (name: string) => ({ action: action(name), subject: null });
+
+export const PERMISSIONS = {
+  settings: [permission('settings.manage')],
+  /** Either is enough: requesters see their own requests, approvers all of them. */
+  grants: [permission('grant.request'), permission('grant.approve')],
+};
+
+/** The server's message of a failed request (`{ error: { message } }`), else the error's own. */
+const errorMessage = (e: unknown) =>
+  (isFetchError(e) && e.response?.data?.error?.message) || (e instanceof Error ? e.message : String(e));
+
+/**
+ * The fetch client plus `run`, which awaits a request and returns its body; on failure it shows the
+ * server's error as a notification and returns undefined (a request aborted by unmounting stays silent).
+ */
+export const useVaultApi = () => {
+  const client = useFetchClient();
+  const { toggleNotification } = useNotification();
+  const { formatMessage } = useIntl();
+
+  const run = React.useCallback(
+    async <T>(request: Promise<{ data: T }>, success?: MessageDescriptor): Promise<T | undefined> => {
+      try {
+        const { data } = await request;
+        if (success) toggleNotification({ type: 'success', message: formatMessage(success) });
+        return data;
+      } catch (e) {
+        if ((e as Error)?.name !== 'AbortError') toggleNotification({ type: 'danger', message: errorMessage(e) });
+        return undefined;
+      }
+    },
+    [toggleNotification, formatMessage]
+  );
+
+  return { ...client, run };
+};
