@@ -1,11 +1,12 @@
 /**
  * The admin panel in headless Chromium (Debian's package, driven by playwright-core): the Encrypted text
  * input shows plaintext to a super admin and the mask to an editor, and an editor who saves the form
- * with the mask untouched keeps the stored value. Needs `npm run build` (the admin bundle) first.
+ * with the mask untouched keeps the stored value; Reveal (with a reason) shows one field's plaintext; the
+ * Field access settings page lists roles and fields. Needs `npm run build` (the admin bundle) first.
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { bootStrapi, adminUser, ROOT, type TestApp } from '../helpers/strapi';
 import { syntheticPerson, mask } from '../../plugins/id-vault/server/src/domain';
 
@@ -50,12 +51,26 @@ const logIn = async (roleCode: string): Promise<Page> => {
   return page;
 };
 
+/**
+ * Polls an input until its value passes `ok`. Not page.waitForFunction: the admin's CSP has no
+ * 'unsafe-eval', and Playwright evaluates a polled predicate with eval inside the page.
+ */
+const waitForValue = async (input: Locator, ok: (value: string) => boolean, timeout = 30000) => {
+  const deadline = Date.now() + timeout;
+  let value = await input.inputValue();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${input}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await input.inputValue();
+  }
+};
+
 const openEditView = async (page: Page) => {
   await page.goto(`${base}/admin/content-manager/collection-types/${UID}/${documentId}`);
   const idNumber = page.locator('input[name=idNumber]');
   await idNumber.waitFor({ timeout: 60000 });
   // The form renders before the document arrives.
-  await page.waitForFunction("document.querySelector('input[name=idNumber]')?.value", null, { timeout: 30000 });
+  await waitForValue(idNumber, (value) => value !== '');
   return idNumber;
 };
 
@@ -79,4 +94,33 @@ test('an editor sees masks, and saving with the masks untouched keeps the stored
   }
   const stored = await app.strapi.documents(UID).findOne({ documentId });
   expect(stored).toMatchObject({ notes: 'Edited in the browser', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address });
+});
+
+test('a user with the reveal action reveals one masked field with a reason; it is shown, not saved, and audited', async () => {
+  const roles = app.strapi.service('admin::role');
+  const role = await roles.create({ name: 'E2E revealer', code: 'e2e-revealer', description: 'test' });
+  const fields = Object.keys(app.strapi.getModel(UID).attributes);
+  await roles.assignPermissions(role.id, [
+    { action: 'plugin::content-manager.explorer.read', subject: UID, properties: { fields }, conditions: [] },
+    { action: 'plugin::id-vault.customer.reveal', subject: null, properties: {}, conditions: [] },
+  ]);
+  const page = await logIn('e2e-revealer');
+  const idNumber = await openEditView(page);
+  await expect(idNumber.inputValue()).resolves.toBe(mask(person.idNumber, 'id-number'));
+  await idNumber.locator('xpath=..').getByRole('button', { name: 'Reveal' }).click();
+  const dialog = page.getByRole('alertdialog');
+  await dialog.locator('textarea').fill('Customer called to verify identity');
+  await dialog.getByRole('button', { name: 'Reveal' }).click();
+  await waitForValue(idNumber, (value) => value === person.idNumber);
+  await expect(page.locator('input[name=phone]').inputValue()).resolves.toBe(mask(person.phone, 'phone')); // only the asked field
+  const [event] = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'customer.reveal', outcome: 'success' } });
+  expect(event).toMatchObject({ subjectId: documentId, fields: ['idNumber'], details: { reason: 'Customer called to verify identity' } });
+});
+
+test('Settings → ID Vault → Field access shows the matrix of roles and encrypted fields', async () => {
+  const page = await logIn('strapi-super-admin');
+  await page.goto(`${base}/admin/settings/id-vault/field-access`);
+  await page.getByText('Customer · idNumber').first().waitFor({ timeout: 60000 });
+  await page.getByText('Sales rep').first().waitFor({ timeout: 10000 });
+  await page.getByText('Customer-service lead').first().waitFor({ timeout: 10000 });
 });

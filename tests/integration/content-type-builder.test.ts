@@ -72,10 +72,15 @@ test('the Content-Type Builder creates a type with an encrypted field, and it is
   expect(row.passport_no).toMatch(/^\$idv1\$/);
   expect(await dumpDatabase(app)).not.toContain(PASSPORT);
 
-  const found = await app.http().get(`/api/contacts?${q({ filters: { passportNo: PASSPORT.toLowerCase() } })}`).set({ Authorization: `Bearer ${readOnly}` });
+  const found = await app.http().get(`/api/contacts?${q({ filters: { passportNo: PASSPORT.toLowerCase() } })}`).set({ Authorization: `Bearer ${full}` });
   expect(found.status).toBe(200);
   expect(found.body.data).toHaveLength(1);
-  expect(found.body.data[0].passportNo).toBe('E******32');
+  const masked = await app.http().get('/api/contacts').set({ Authorization: `Bearer ${readOnly}` });
+  expect(masked.body.data[0].passportNo).toBe('E******32');
+  // The new field is in the field-access matrix (Settings → ID Vault → Field access).
+  const admin = await adminSession(app, 'strapi-super-admin');
+  const matrix = await app.http().get('/id-vault/access-policy').set({ Authorization: `Bearer ${admin}` });
+  expect(matrix.body.data.fields.map((f: any) => f.key)).toContain('api::contact.contact#passportNo');
 
   const refused = await app.http().get(`/api/contacts?${q({ filters: { passportNo: { $contains: 'E98' } } })}`).set({ Authorization: `Bearer ${full}` });
   expect(refused.status).toBe(400);
