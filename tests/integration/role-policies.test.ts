@@ -394,6 +394,27 @@ describe('temporary access grants', () => {
     expect(steps.map((e: any) => `${e.action}:${e.outcome}`)).toEqual(['grant.request:success', 'grant.approve:success', 'grant.approve:denied', 'grant.approve:success']);
   });
 
+  test('an edit grant opens a customer outside the unit in the Content Manager, to read and save, until revoked', async () => {
+    const cm = `/content-manager/collection-types/${UIDS.customer}/${rows.south.documentId}`;
+    const open = () => app.http().get(cm).set(bearer(rep.jwt));
+    const save = (notes: string) => app.http().put(cm).set(bearer(rep.jwt)).send({ notes });
+    expect((await open()).status).toBe(403);
+    expect((await save('before the grant')).status).toBe(403);
+    const id = (await call(rep, '', { customers: [rows.south.documentId], actions: ['edit'], reason: 'address change', days: 1 })).body.data.documentId;
+    await call(head, `/${id}/approve`);
+    await call(archivist, `/${id}/approve`);
+    const opened = await open();
+    expect(opened.status).toBe(200);
+    expect(opened.body.data.idNumber).toBe(mask(rows.south.person.idNumber, 'id-number')); // the grant widens rows, not fields
+    expect((await save('moved house')).status).toBe(200);
+    const reveal = await app.http().post(`/id-vault/customers/${rows.south.documentId}/reveal`).set(bearer(rep.jwt)).send({ fields: ['idNumber'], reason: 'check' });
+    expect(reveal.status).toBe(403); // edit is not reveal
+    await call(rep, `/${id}/revoke`);
+    expect((await open()).status).toBe(403);
+    expect((await save('after the revocation')).status).toBe(403);
+    expect((await app.strapi.documents(UIDS.customer).findOne({ documentId: rows.south.documentId }))?.notes).toBe('moved house');
+  });
+
   test('revoked grants stop working at once; self-approval is refused', async () => {
     const created = await call(archivist, '', { orgUnit: unitIds.north, actions: ['reveal'], reason: 'review', days: 1 });
     expect((await call(archivist, `/${created.body.data.documentId}/approve`)).status).toBe(403); // own request

@@ -18,4 +18,5 @@ export declare const CONDITIONS: {
   mine: 'plugin::id-vault.customer-is-mine';
   myUnit: 'plugin::id-vault.customer-in-my-org-unit';
   myUnitOrBelow: 'plugin::id-vault.customer-in-my-org-unit-or-below';
+  granted: 'plugin::id-vault.customer-granted-to-me';
 };

@@ -38,6 +38,7 @@ const CONDITIONS = {
   mine: `plugin::${PLUGIN_ID}.customer-is-mine`,
   myUnit: `plugin::${PLUGIN_ID}.customer-in-my-org-unit`,
   myUnitOrBelow: `plugin::${PLUGIN_ID}.customer-in-my-org-unit-or-below`,
+  granted: `plugin::${PLUGIN_ID}.customer-granted-to-me`,
 };
 
 module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE };

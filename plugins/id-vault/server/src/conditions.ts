@@ -1,10 +1,17 @@
 import type { Core } from '@strapi/strapi';
 import { getService, PLUGIN_ID } from './utils/strapi';
 import { CUSTOMER_PATH } from './services/access';
+import type { GrantAction } from './domain';
 
 /** The org units the admin user belongs to, and (with `below`) every unit under them. */
 const orgUnitsOf = (strapi: Core.Strapi, userId: number, below: boolean): Promise<number[]> =>
   getService(strapi, 'access').units({ members: { id: userId } }, below);
+
+/** Which approved grants open which Content Manager action: any grant lets you see, only `edit` lets you change. */
+const GRANTED_BY: Record<string, readonly GrantAction[]> = {
+  'plugin::content-manager.explorer.read': ['reveal', 'export', 'edit'],
+  'plugin::content-manager.explorer.update': ['edit'],
+};
 
 /**
  * Row-scope conditions for the Content Manager permissions of customers and identity documents
@@ -13,7 +20,7 @@ const orgUnitsOf = (strapi: Core.Strapi, userId: number, below: boolean): Promis
  */
 export const registerConditions = async (strapi: Core.Strapi) => {
   const scoped =
-    (build: (path: string, user: any) => Promise<object> | object) =>
+    (build: (path: string, user: any) => Promise<object | boolean> | object | boolean) =>
     async (user: any): Promise<object | boolean> => {
       const subject = user?.permission?.subject;
       if (!(subject in CUSTOMER_PATH)) return false;
@@ -41,6 +48,20 @@ export const registerConditions = async (strapi: Core.Strapi) => {
       plugin: PLUGIN_ID,
       category: 'ID Vault',
       handler: scoped(async (path, user) => ({ [`${path}team.id`]: { $in: await orgUnitsOf(strapi, user.id, true) } })),
+    },
+    {
+      // Evaluated on every request (admin abilities are built per request), so expiry and revocation hold at once.
+      displayName: 'Customer is covered by my approved access request',
+      name: 'customer-granted-to-me',
+      plugin: PLUGIN_ID,
+      category: 'ID Vault',
+      handler: scoped(async (path, user) => {
+        const actions = GRANTED_BY[user.permission?.action];
+        if (!actions) return false;
+        const { documentIds, units } = await getService(strapi, 'grants').coverage(user.id, actions);
+        if (!documentIds.length && !units.length) return false;
+        return { $or: [{ [`${path}documentId`]: { $in: documentIds } }, { [`${path}team.id`]: { $in: units } }] };
+      }),
     },
   ]);
 };

@@ -44,8 +44,8 @@ export const DEFAULT_ROLES: DefaultRole[] = [
     api: { type: 'sales_rep', name: 'Sales rep', description: 'ID Vault: own org unit; view and edit; no delete, no export.' },
     policy: { fields: { ...plain(...ALL_FIELDS), ...masked(fieldKey(C, 'idNumber'), fieldKey(C, 'phone'), fieldKey(D, 'documentNumber')) }, read: 'unit', write: 'unit', export: 'none' },
     cm: {
-      [C]: { read: [CONDITIONS.myUnit], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit], delete: null },
-      [D]: { read: [CONDITIONS.myUnit], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit], delete: null },
+      [C]: { read: [CONDITIONS.myUnit, CONDITIONS.granted], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit, CONDITIONS.granted], delete: null },
+      [D]: { read: [CONDITIONS.myUnit, CONDITIONS.granted], create: [CONDITIONS.myUnit], update: [CONDITIONS.myUnit, CONDITIONS.granted], delete: null },
       [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
       [UIDS.tag]: { read: [], create: null, update: null, delete: null },
     },
@@ -57,8 +57,8 @@ export const DEFAULT_ROLES: DefaultRole[] = [
     api: { type: 'customer_service_lead', name: 'Customer-service lead', description: 'ID Vault: view all; edit own org unit; masked export only.' },
     policy: { fields: masked(...ALL_FIELDS), read: 'all', write: 'unit', export: 'masked' },
     cm: {
-      [C]: { read: [], create: null, update: [CONDITIONS.myUnit], delete: null },
-      [D]: { read: [], create: null, update: [CONDITIONS.myUnit], delete: null },
+      [C]: { read: [], create: null, update: [CONDITIONS.myUnit, CONDITIONS.granted], delete: null },
+      [D]: { read: [], create: null, update: [CONDITIONS.myUnit, CONDITIONS.granted], delete: null },
       [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
       [UIDS.tag]: { read: [], create: null, update: null, delete: null },
     },

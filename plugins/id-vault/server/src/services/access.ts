@@ -52,16 +52,29 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
   /** Org units of a users-permissions user (`apiMembers`), with `below` every unit under them. */
   const unitsOfUser = (userId: string | number, below: boolean) => units({ apiMembers: { id: userId } }, below);
 
+  /** Org units per access (one per request), so a list and its count walk the tree once. */
+  const walks = new WeakMap<Access, Map<string, Promise<number[]>>>();
+  const unitsOnce = (a: Access, userId: string | number, below: boolean) => {
+    const known = walks.get(a) ?? new Map<string, Promise<number[]>>();
+    walks.set(a, known);
+    const key = below ? 'subtree' : 'unit';
+    if (!known.has(key)) known.set(key, unitsOfUser(userId, below));
+    return known.get(key)!;
+  };
+
   /** The customer-level filter of a row scope, or null when it restricts nothing. */
   const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
     if (scope === 'all') return null;
     if (scope === 'none' || a.caller.kind !== 'user') return NOTHING;
     if (scope === 'own') return { apiOwner: { id: a.caller.id } };
     // `id IN (select … from the team link table)`: no join, so lists and counts stay index lookups.
-    const link = (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
-    const ids = await unitsOfUser(a.caller.id, scope === 'subtree');
+    const link = teamLink();
+    const ids = await unitsOnce(a, a.caller.id, scope === 'subtree');
     return { id: { $in: strapi.db.connection(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids) } };
   };
+
+  /** The link table of customer → team, which the unit and subtree scopes read by org unit. */
+  const teamLink = () => (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
 
   const and = (...parts: Array<object | null | undefined>): object | null => {
     const list = parts.filter((p): p is object => !!p && Object.keys(p).length > 0);
@@ -97,6 +110,17 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     and,
+
+    /**
+     * A covering index (org unit, customer) on the team link table, so a scope reads customer ids from the
+     * index alone. Strapi does not declare indexes on link tables and keeps ones it did not create.
+     */
+    async ensureIndexes() {
+      const link = teamLink();
+      const knex = strapi.db.connection;
+      const name = `${link.name}_scope_idx`;
+      await knex.raw(`CREATE INDEX IF NOT EXISTS ?? ON ?? (??, ??)`, [name, link.name, link.inverseJoinColumn.name, link.joinColumn.name]);
+    },
 
     /** The default roles, once, on the first run: call from the application's bootstrap (see defaults.ts). */
     ensureDefaultRoles: () => ensureDefaultRoles(strapi),

@@ -62,6 +62,16 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     return g;
   };
 
+  /** The user's approved grants that are in force now (checked to the second) for any of `actions`. */
+  const inForce = async (userId: number, actions: readonly GrantAction[]): Promise<any[]> => {
+    const now = new Date();
+    const rows = await q().findMany({
+      where: { requester: { id: userId }, state: 'approved', expiresAt: { $gt: now } },
+      populate: { orgUnit: { select: ['id'] } },
+    });
+    return rows.filter((g: any) => grantStatus(g, now) === 'active' && (g.actions ?? []).some((a: GrantAction) => actions.includes(a)));
+  };
+
   const record = (action: string, outcome: 'success' | 'denied' | 'rejected', subjectId: string | null, details?: Record<string, unknown>) =>
     audit().record({ action: `grant.${action}`, outcome, subjectUid: UIDS.accessGrant, subjectId, details: details ?? null });
 
@@ -154,17 +164,21 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
 
     /** The grant in force now that lets an admin user do `action` to a customer, if any. */
     async activeFor(userId: number, customer: { documentId: string; teamId: number | null }, action: GrantAction) {
-      const now = new Date();
-      const rows = await q().findMany({
-        where: { requester: { id: userId }, state: 'approved', expiresAt: { $gt: now } },
-        populate: { orgUnit: { select: ['id'] } },
-      });
-      for (const g of rows) {
-        if (grantStatus(g, now) !== 'active' || !(g.actions ?? []).includes(action)) continue;
+      for (const g of await inForce(userId, [action])) {
         if (Array.isArray(g.customers) && g.customers.includes(customer.documentId)) return g;
         if (g.orgUnit && customer.teamId !== null && (await accessService().units({ id: g.orgUnit.id }, true)).includes(customer.teamId)) return g;
       }
       return null;
+    },
+
+    /** What the admin user's grants in force for any of `actions` cover: customers, and org units with every unit below. */
+    async coverage(userId: number, actions: readonly GrantAction[]) {
+      const grantsNow = await inForce(userId, actions);
+      const heads = grantsNow.filter((g) => g.orgUnit).map((g) => g.orgUnit.id);
+      return {
+        documentIds: [...new Set(grantsNow.flatMap((g) => (Array.isArray(g.customers) ? (g.customers as string[]) : [])))],
+        units: heads.length ? await accessService().units({ id: { $in: heads } }, true) : [],
+      };
     },
 
     /**
