@@ -40,8 +40,10 @@ afterAll(async () => {
   await app?.close();
 });
 
-const logIn = async (roleCode: string): Promise<Page> => {
-  const { email, password } = await adminUser(app, roleCode);
+type Credentials = { email: string; password: string };
+
+const logIn = async (who: string | Credentials): Promise<Page> => {
+  const { email, password } = typeof who === 'string' ? await adminUser(app, who) : who;
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
   await page.goto(`${base}/admin/auth/login`);
   await page.fill('input[name=email]', email);
@@ -123,4 +125,44 @@ test('Settings → ID Vault → Field access shows the matrix of roles and encry
   await page.getByText('Customer · idNumber').first().waitFor({ timeout: 60000 });
   await page.getByText('Sales rep').first().waitFor({ timeout: 10000 });
   await page.getByText('Customer-service lead').first().waitFor({ timeout: 10000 });
+});
+
+test('Access requests: a sales rep asks, the unit head and an archive admin approve, the rep revokes', async () => {
+  const roles = app.strapi.service('admin::role');
+  const headRole = await roles.create({ name: 'E2E unit head', code: 'e2e-unit-head', description: 'test' });
+  await roles.assignPermissions(headRole.id, [{ action: 'plugin::id-vault.grant.approve', subject: null, properties: {}, conditions: [] }]);
+  const rep = await adminUser(app, 'id-vault-sales-rep');
+  const head = await adminUser(app, 'e2e-unit-head');
+  const archivist = await adminUser(app, 'id-vault-archive-admin');
+  const idOf = async (c: Credentials) => (await app.strapi.db.query('admin::user').findOne({ where: { email: c.email } })).id;
+  await app.strapi.db.query('plugin::id-vault.org-unit').create({ data: { name: 'E2E unit', members: [await idOf(rep)], heads: [await idOf(head)] } });
+  const grant = () => app.strapi.db.query('plugin::id-vault.access-grant').findOne({ where: { reason: 'Customer asked for a callback' } });
+  const page = async (who: Credentials) => {
+    const p = await logIn(who);
+    await p.goto(`${base}/admin/plugins/id-vault/access-requests`);
+    await p.getByRole('heading', { name: 'Access requests' }).first().waitFor({ timeout: 60000 });
+    return p;
+  };
+  const decide = async (who: Credentials, verb: string, status: string) => {
+    const p = await page(who);
+    await p.getByRole('button', { name: verb }).first().click();
+    await p.getByText(status).first().waitFor({ timeout: 30000 });
+    await p.context().close();
+  };
+
+  const asRep = await page(rep);
+  await asRep.getByLabel('Document ids').fill(documentId);
+  await asRep.getByLabel('Reason').fill('Customer asked for a callback');
+  await asRep.getByRole('button', { name: 'Request access' }).click();
+  await asRep.getByText('Pending').first().waitFor({ timeout: 30000 });
+  await expect(asRep.getByText('E2E test person').count()).resolves.toBeGreaterThan(0);
+  expect(await grant()).toMatchObject({ state: 'pending', actions: ['reveal'], days: 7 });
+  await asRep.context().close();
+
+  await decide(head, 'Approve', 'Head: Test');
+  expect((await grant()).state).toBe('pending');
+  await decide(archivist, 'Approve', 'Active');
+  expect((await grant()).state).toBe('approved');
+  await decide(rep, 'Revoke', 'Revoked');
+  expect((await grant()).state).toBe('revoked');
 });
