@@ -1,11 +1,13 @@
 'use strict';
 /**
- * `npm run bench`: the three comparisons of the foundation, each against a baseline measured in the
- * same run. Figures go into the README by hand; nothing here is a pass/fail test.
+ * `npm run bench`: each comparison against a baseline measured in the same run. Figures go into the
+ * README by hand; nothing here is a pass/fail test.
  *   1. field encryption: node:crypto vs node-forge AES-GCM (ops/s and ratio)
  *   2. REST list of 100 customers vs the unencrypted twin (median latency ratio; target <= 1.20)
  *   3. exact search by ID number among N customers, blind index vs plaintext index (target <= 1.5),
  *      on SQLite and PostgreSQL
+ *   4. GET 100 customers as a masked caller vs a plaintext caller, same rows (target <= 1.15)
+ *   5. subtree row scope (one department of 200 org units) vs scope all, two users-permissions roles (target <= 1.3)
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -37,4 +39,6 @@ for (const r of results) {
   console.log(`\n${r.client} (${r.customers} customers)`);
   console.log(`2. REST list of 100: encrypted ${fmt(r.list.a)} ms vs twin ${fmt(r.list.b)} ms median → ratio ${fmt(r.list.a / r.list.b)} (target <= 1.20)`);
   console.log(`3. exact search by ID number: blind index ${fmt(r.search.a)} ms vs plaintext index ${fmt(r.search.b)} ms median → ratio ${fmt(r.search.a / r.search.b)} (target <= 1.5)`);
+  console.log(`4. GET 100, masked (read-only token) ${fmt(r.masked.a)} ms vs plaintext (full-access token) ${fmt(r.masked.b)} ms median → ratio ${fmt(r.masked.a / r.masked.b)} (target <= 1.15)`);
+  console.log(`5. GET 100, subtree row scope ${fmt(r.scoped.a)} ms vs scope all ${fmt(r.scoped.b)} ms (two users-permissions roles) median → ratio ${fmt(r.scoped.a / r.scoped.b)} (target <= 1.3)`);
 }

@@ -86,6 +86,42 @@ const seed = async (strapi) => {
   return people;
 };
 
+/**
+ * 200 org units (10 departments of 20 units: the head unit and 19 groups under it), customers spread over
+ * them, and two users-permissions users who are members of one department's head unit: one in a role with
+ * the `subtree` read scope (one tenth of the customers), one in a role with `all`. Same auth path, same
+ * masking; only the scope differs. Returns both JWTs.
+ */
+const scopeSetup = async (strapi) => {
+  const knex = strapi.db.connection;
+  const units = strapi.db.query('plugin::id-vault.org-unit');
+  const ids = [];
+  for (let d = 0; d < 10; d += 1) {
+    const head = await units.create({ data: { name: `Department ${d}` } });
+    ids.push(head.id);
+    for (let g = 0; g < 19; g += 1) ids.push((await units.create({ data: { name: `Department ${d} group ${g}`, parent: head.id } })).id);
+  }
+  const { joinTable } = strapi.db.metadata.get(UID).attributes.team;
+  const customers = await knex('idv_customers').select('id');
+  const links = customers.map((c, i) => ({ [joinTable.joinColumn.name]: c.id, [joinTable.inverseJoinColumn.name]: ids[i % ids.length] }));
+  await knex.batchInsert(joinTable.name, links, 500);
+  const access = strapi.plugin('id-vault').service('access');
+  const policy = await access.policy();
+  const jwts = {};
+  for (const read of ['subtree', 'all']) {
+    const type = `bench_${read}`;
+    const role = await strapi.db.query('plugin::users-permissions.role').create({ data: { name: `Bench ${read}`, type } });
+    await strapi.db.query('plugin::users-permissions.permission').create({ data: { action: 'plugin::id-vault.customer.find', role: role.id } });
+    const user = await strapi.db.query('plugin::users-permissions.user').create({ data: { username: type, email: `${type}@example.test`, provider: 'local', confirmed: true, role: role.id } });
+    await units.update({ where: { id: ids[0] }, data: { apiMembers: { connect: [user.id] } } });
+    policy.subjects[`up-role:${type}`] = { read };
+    jwts[read] = strapi.plugin('users-permissions').service('jwt').issue({ id: user.id });
+  }
+  await access.save(policy);
+  await knex.raw(client === 'postgres' ? 'vacuum analyze' : 'analyze');
+  return jwts;
+};
+
 (async () => {
   if (client === 'postgres') {
     await pgAdmin(`CREATE DATABASE ${dbName}`);
@@ -106,10 +142,13 @@ const seed = async (strapi) => {
     const t0 = Date.now();
     const people = await seed(strapi);
     log(`seeded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    // A bulk load leaves no statistics and (PostgreSQL) no visibility map; a live database has both.
+    await strapi.db.connection.raw(client === 'postgres' ? 'vacuum analyze' : 'analyze');
     const tokens = strapi.service('admin::api-token-content-api') ?? strapi.service('admin::api-token');
     const token = (await tokens.create({ name: 'bench', type: 'full-access', lifespan: null })).accessKey;
-    const get = async (url) => {
-      const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
+    const readOnly = (await tokens.create({ name: 'bench-read-only', type: 'read-only', lifespan: null })).accessKey;
+    const get = async (url, bearer = token) => {
+      const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${bearer}` } });
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
       return res.json();
     };
@@ -119,7 +158,7 @@ const seed = async (strapi) => {
     if (a.data[0]?.idNumber !== probe.idNumber || b.data[0]?.idNumber !== probe.idNumber) throw new Error('the two sides disagree');
 
     log('REST list of 100…');
-    const list = await interleave(() => get('/customers?pagination[pageSize]=100'), () => get('/bench-twins?pagination[pageSize]=100'), { rounds: 40 });
+    const list = await interleave(() => get('/customers?pagination[pageSize]=100'), () => get('/bench-twins?pagination[pageSize]=100'), { rounds: 120 });
     log('exact search…');
     const pick = (i) => people[(i * 7919) % people.length].idNumber;
     const search = await interleave(
@@ -127,7 +166,16 @@ const seed = async (strapi) => {
       (i) => get(`/bench-twins?filters[idNumber][$eq]=${pick(i)}`),
       { rounds: 80 }
     );
-    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search })}`);
+    log('masked role vs plaintext (same rows)…');
+    const page = '/customers?pagination[pageSize]=100';
+    const masked = await interleave(() => get(page, readOnly), () => get(page, token), { rounds: 120 });
+    log('subtree row scope vs unscoped…');
+    const jwts = await scopeSetup(strapi);
+    const reach = (await get(page, jwts.subtree)).meta.pagination.total;
+    if (reach !== Math.round(N / 10)) throw new Error(`the scoped user reaches ${reach} customers, not one tenth`);
+    if ((await get(page, jwts.all)).meta.pagination.total !== N) throw new Error('the unscoped user does not reach every customer');
+    const scoped = await interleave(() => get(page, jwts.subtree), () => get(page, jwts.all), { rounds: 120 });
+    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped })}`);
   } finally {
     await strapi.destroy().catch(() => {});
     if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
