@@ -1,11 +1,12 @@
 import type { Core } from '@strapi/strapi';
 import { getService, PLUGIN_ID } from './utils/strapi';
 import { CUSTOMER_PATH } from './services/access';
+import { oncePerRequest } from './utils/caller';
 import type { GrantAction } from './domain';
 
-/** The org units the admin user belongs to, and (with `below`) every unit under them. */
+/** The org units the admin user belongs to, and (with `below`) every unit under them; once per request. */
 const orgUnitsOf = (strapi: Core.Strapi, userId: number, below: boolean): Promise<number[]> =>
-  getService(strapi, 'access').units({ members: { id: userId } }, below);
+  oncePerRequest(strapi, `admin-units:${userId}:${below}`, () => getService(strapi, 'access').units({ members: { id: userId } }, below));
 
 /** Which approved grants open which Content Manager action: any grant lets you see, only `edit` lets you change. */
 const GRANTED_BY: Record<string, readonly GrantAction[]> = {

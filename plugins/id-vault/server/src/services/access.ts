@@ -9,7 +9,7 @@ import {
   type AccessPolicy,
   type RowScope,
 } from '../domain';
-import { currentCaller, requestState } from '../utils/caller';
+import { currentCaller, oncePerRequest } from '../utils/caller';
 import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
 import { ensureDefaultRoles } from '../defaults';
 
@@ -49,18 +49,9 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     return [...found];
   };
 
-  /** Org units of a users-permissions user (`apiMembers`), with `below` every unit under them. */
-  const unitsOfUser = (userId: string | number, below: boolean) => units({ apiMembers: { id: userId } }, below);
-
-  /** Org units per access (one per request), so a list and its count walk the tree once. */
-  const walks = new WeakMap<Access, Map<string, Promise<number[]>>>();
-  const unitsOnce = (a: Access, userId: string | number, below: boolean) => {
-    const known = walks.get(a) ?? new Map<string, Promise<number[]>>();
-    walks.set(a, known);
-    const key = below ? 'subtree' : 'unit';
-    if (!known.has(key)) known.set(key, unitsOfUser(userId, below));
-    return known.get(key)!;
-  };
+  /** Org units of a users-permissions user (`apiMembers`), with `below` every unit under them; once per request. */
+  const unitsOfUser = (userId: string | number, below: boolean) =>
+    oncePerRequest(strapi, `api-units:${userId}:${below}`, () => units({ apiMembers: { id: userId } }, below));
 
   /** The customer-level filter of a row scope, or null when it restricts nothing. */
   const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
@@ -69,7 +60,7 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     if (scope === 'own') return { apiOwner: { id: a.caller.id } };
     // `id IN (select … from the team link table)`: no join, so lists and counts stay index lookups.
     const link = teamLink();
-    const ids = await unitsOnce(a, a.caller.id, scope === 'subtree');
+    const ids = await unitsOfUser(a.caller.id, scope === 'subtree');
     return { id: { $in: strapi.db.connection(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids) } };
   };
 
@@ -87,13 +78,11 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     unitsOfUser,
 
     /** The access of the caller of the request in progress (the system outside requests), once per request. */
-    async current(): Promise<Access> {
-      const state = requestState(strapi);
-      if (state?.access) return state.access;
-      const caller = currentCaller(strapi);
-      const result = resolveAccess(caller, caller.kind === 'system' ? EMPTY_POLICY : await policy());
-      if (state) state.access = result;
-      return result;
+    current(): Promise<Access> {
+      return oncePerRequest(strapi, 'access', async () => {
+        const caller = currentCaller(strapi);
+        return resolveAccess(caller, caller.kind === 'system' ? EMPTY_POLICY : await policy());
+      });
     },
 
     /**

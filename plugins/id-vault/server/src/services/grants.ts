@@ -3,6 +3,7 @@ import { errors } from '@strapi/utils';
 import { z } from 'zod';
 import { grantRequestSchema, grantStatus, nextApproval, DAY_MS, type GrantAction, type Access } from '../domain';
 import { getService, UIDS, ARCHIVE_ADMIN_ROLE } from '../utils/strapi';
+import { oncePerRequest } from '../utils/caller';
 
 const POPULATE = { requester: true, orgUnit: true, headApprover: true, archiveApprover: true, decidedBy: true };
 const revealSchema = z
@@ -172,13 +173,15 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /** What the admin user's grants in force for any of `actions` cover: customers, and org units with every unit below. */
-    async coverage(userId: number, actions: readonly GrantAction[]) {
-      const grantsNow = await inForce(userId, actions);
-      const heads = grantsNow.filter((g) => g.orgUnit).map((g) => g.orgUnit.id);
-      return {
-        documentIds: [...new Set(grantsNow.flatMap((g) => (Array.isArray(g.customers) ? (g.customers as string[]) : [])))],
-        units: heads.length ? await accessService().units({ id: { $in: heads } }, true) : [],
-      };
+    coverage(userId: number, actions: readonly GrantAction[]): Promise<{ documentIds: string[]; units: number[] }> {
+      return oncePerRequest(strapi, `coverage:${userId}:${actions.join()}`, async () => {
+        const grantsNow = await inForce(userId, actions);
+        const heads = grantsNow.filter((g) => g.orgUnit).map((g) => g.orgUnit.id);
+        return {
+          documentIds: [...new Set(grantsNow.flatMap((g) => (Array.isArray(g.customers) ? (g.customers as string[]) : [])))],
+          units: heads.length ? await accessService().units({ id: { $in: heads } }, true) : [],
+        };
+      });
     },
 
     /**

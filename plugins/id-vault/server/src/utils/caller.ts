@@ -1,6 +1,6 @@
 import type { Core } from '@strapi/strapi';
-import { SUPER_ADMIN_ROLE, type Access, type Caller } from '../domain';
-import { ACTION_LIST, PLUGIN_ID } from './strapi';
+import { SUPER_ADMIN_ROLE, type Caller } from '../domain';
+import { ACTIONS } from './strapi';
 
 /** Content-API token strategy names: `content-api-token` in 5.54 (`api-token` in older 5.x). */
 export const TOKEN_STRATEGIES = new Set(['content-api-token', 'api-token']);
@@ -35,7 +35,7 @@ export const currentCaller = (strapi: Core.Strapi): Caller => {
 /** The ID Vault admin actions an admin's ability holds (Settings → Roles → Plugins → ID Vault). */
 const vaultActions = (ability: any): Set<string> =>
   new Set(
-    ACTION_LIST.map((a) => `plugin::${PLUGIN_ID}.${a.uid}`).filter((action) => {
+    Object.values(ACTIONS).filter((action) => {
       try {
         return !!ability?.can(action);
       } catch {
@@ -51,12 +51,23 @@ export const requestFacts = (strapi: Core.Strapi): { ip: string | null; userAgen
   return { ip: ctx.request?.ip ?? null, userAgent: ctx.request?.header?.['user-agent'] ?? null };
 };
 
-/** Per-request scratch space of the vault (decryption failures to report in `meta`). */
-export const requestState = (strapi: Core.Strapi): { decryptFailures: DecryptFailure[]; access?: Access } | null => {
+/** Per-request scratch space of the vault (decryption failures to report in `meta`, values computed once). */
+export const requestState = (strapi: Core.Strapi): { decryptFailures: DecryptFailure[]; memo: Map<string, unknown> } | null => {
   const ctx: any = strapi.requestContext.get();
   if (!ctx) return null;
-  ctx.state.idVault ??= { decryptFailures: [] };
+  ctx.state.idVault ??= { decryptFailures: [], memo: new Map() };
   return ctx.state.idVault;
+};
+
+/**
+ * `compute()` once per request and key (the caller's access, org units, grants: a list and its count,
+ * or the several permissions of one admin ability, share them); every time outside a request.
+ */
+export const oncePerRequest = <T>(strapi: Core.Strapi, key: string, compute: () => T): T => {
+  const memo = requestState(strapi)?.memo;
+  if (!memo) return compute();
+  if (!memo.has(key)) memo.set(key, compute());
+  return memo.get(key) as T;
 };
 
 export interface DecryptFailure {
