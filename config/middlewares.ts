@@ -1,5 +1,5 @@
 export default [
-  'strapi::logger',
+  'plugin::id-vault.request-log', // strapi::logger, with filter values and search terms redacted
   'strapi::errors',
   'strapi::security',
   'strapi::cors',

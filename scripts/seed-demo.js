@@ -16,7 +16,12 @@ const main = async () => {
   const { syntheticPerson, syntheticCompany } = require(path.join(PLUGIN_DIST, 'domain'));
   const app = await loadStrapi();
   try {
-    const docs = (uid) => app.documents(uid);
+    // Seeding runs outside any request: as the system, on purpose (the plugin refuses a missing caller).
+    const { asSystem } = app.plugin('id-vault').service('access');
+    const docs = (uid) => {
+      const d = app.documents(uid);
+      return new Proxy(d, { get: (t, p) => (typeof t[p] === 'function' ? (...args) => asSystem(() => t[p](...args)) : t[p]) });
+    };
 
     // The admin account.
     const admins = await app.db.query('admin::user').count();

@@ -158,3 +158,17 @@ export const dumpDatabase = async (app: TestApp): Promise<string> => {
   }
   return parts.join('\n');
 };
+
+/**
+ * Runs `fn` as the system, as code outside a request must (the plugin refuses a missing caller): test
+ * fixtures written through the document service.
+ */
+export const asSystem = <T>(app: TestApp, fn: () => Promise<T>): Promise<T> => app.strapi.plugin('id-vault').service('access').asSystem(fn);
+
+/** `strapi.documents(uid)` whose every call runs as the system. */
+export const systemDocs = (app: TestApp, uid: string): any => {
+  const docs = app.strapi.documents(uid);
+  return new Proxy(docs, {
+    get: (target, prop) => (typeof target[prop] === 'function' ? (...args: any[]) => asSystem(app, () => target[prop](...args)) : target[prop]),
+  });
+};

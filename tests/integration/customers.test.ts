@@ -4,7 +4,7 @@
  * input is a 400 that names the field and never echoes it, tampering yields null + meta + audit event.
  */
 import qs from 'qs';
-import { bootStrapi, apiToken, dumpDatabase, type TestApp } from '../helpers/strapi';
+import { bootStrapi, apiToken, dumpDatabase, type TestApp, systemDocs } from '../helpers/strapi';
 import { syntheticPerson, syntheticCompany, residentIdFrom, mask } from '../../plugins/id-vault/server/src/domain';
 
 const CUSTOMERS = '/api/id-vault/customers';
@@ -71,7 +71,7 @@ describe('writing and reading customers', () => {
   test('the document service and strapi.db.query store ciphertext too', async () => {
     const a = syntheticPerson(3);
     const b = syntheticPerson(4);
-    const viaDocs = await app.strapi.documents(UID).create({ data: { kind: 'personal', name: a.name, idType: 'resident-id', idNumber: a.idNumber, phone: a.phone } });
+    const viaDocs = await systemDocs(app, UID).create({ data: { kind: 'personal', name: a.name, idType: 'resident-id', idNumber: a.idNumber, phone: a.phone } });
     expect(viaDocs.idNumber).toBe(a.idNumber); // system caller: plain
     const viaDb = await app.strapi.db.query(UID).create({ data: { kind: 'personal', name: b.name, idType: 'resident-id', idNumber: b.idNumber, phone: b.phone, hidden: false } });
     expect(viaDb.idNumber).toMatch(/^\$idv1\$/); // db.query returns what is stored
@@ -81,7 +81,7 @@ describe('writing and reading customers', () => {
 
   test('clone re-encrypts under the new document', async () => {
     const { person, doc } = await createPerson(5);
-    const copy = await app.strapi.documents(UID).clone({ documentId: doc.documentId, data: { name: 'Clone of test person' } });
+    const copy = await systemDocs(app, UID).clone({ documentId: doc.documentId, data: { name: 'Clone of test person' } });
     const cloned = copy.entries[0];
     expect(cloned.documentId).not.toBe(doc.documentId);
     const res = await app.http().get(`${CUSTOMERS}/${cloned.documentId}`).set(as(full));

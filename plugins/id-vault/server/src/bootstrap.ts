@@ -1,13 +1,15 @@
 import type { Core } from '@strapi/strapi';
-import { storageBoundary, appendOnly, hiddenGuard } from './lifecycles';
+import { subscribeLifecycles } from './lifecycles';
+import { installHiddenFields } from './hooks/hidden-fields';
+import { installHomepageCounts } from './hooks/homepage-counts';
 import { registerConditions } from './conditions';
 import { getService, ACTION_LIST, PLUGIN_ID } from './utils/strapi';
 
 export default async ({ strapi }: { strapi: Core.Strapi }) => {
   getService(strapi, 'fields').refresh();
-  strapi.db.lifecycles.subscribe(storageBoundary(strapi) as any);
-  strapi.db.lifecycles.subscribe(appendOnly as any);
-  strapi.db.lifecycles.subscribe(hiddenGuard(strapi) as any);
+  subscribeLifecycles(strapi);
+  installHiddenFields(strapi);
+  installHomepageCounts(strapi);
 
   await strapi
     .service('admin::permission')

@@ -7,5 +7,6 @@ import services from './services';
 import controllers from './controllers';
 import routes from './routes';
 import policies from './policies';
+import { requestLog } from './http/request-log';
 
-export default { register, bootstrap, destroy, config, contentTypes, services, controllers, routes, policies };
+export default { register, bootstrap, destroy, config, contentTypes, services, controllers, routes, policies, middlewares: { 'request-log': requestLog } };

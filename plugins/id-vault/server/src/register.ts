@@ -1,5 +1,6 @@
 import type { Core } from '@strapi/strapi';
-import { documentMiddleware, decryptFailuresMeta } from './middlewares/document';
+import { documentMiddleware, decryptFailuresMeta } from './middlewares';
+import { responseGuard } from './http/responses';
 import { getService, ENCRYPTED_FIELD, PLUGIN_ID } from './utils/strapi';
 
 export default ({ strapi }: { strapi: Core.Strapi }) => {
@@ -23,4 +24,5 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
 
   strapi.documents.use(documentMiddleware(strapi));
   strapi.server.use(decryptFailuresMeta());
+  strapi.server.use(responseGuard(strapi));
 };

@@ -15,10 +15,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       ctx.body = { data: await access().save(ctx.request.body?.policy) };
     },
     async reveal(ctx: any) {
-      const current = await access().current();
-      ctx.body = {
-        data: await grants().reveal(current, ctx.params.documentId, ctx.request.body, { userAbility: ctx.state.userAbility }),
-      };
+      ctx.body = { data: await grants().reveal(await access().current(), ctx.params.documentId, ctx.request.body) };
     },
     async listGrants(ctx: any) {
       ctx.body = { data: await grants().list(ctx.state.user, canApprove(ctx)) };

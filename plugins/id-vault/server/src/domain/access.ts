@@ -72,9 +72,11 @@ const unrestricted = (c: Caller) => c?.kind === 'system' || isSuperAdmin(c) || (
  */
 export interface Access {
   caller: Caller;
+  /** Sees and reaches everything (system, super admins, full-access tokens): nothing to enforce. */
+  unrestricted: boolean;
   /** Plain, masked or hidden, per content type and encrypted attribute. Default masked; unknown caller hidden. */
   visibility(uid: string, field: string): FieldVisibility;
-  /** Which rows a content-API caller reaches, reading and writing. Admin callers: `all` (RBAC conditions apply). */
+  /** Which rows a content-API caller reaches, reading and writing. Admin callers: `all` here; their RBAC conditions give the rows. */
   read: RowScope | 'none';
   write: RowScope | 'none';
   viewHidden: boolean;
@@ -85,7 +87,7 @@ export interface Access {
 
 export const resolveAccess = (caller: Caller, policy: AccessPolicy = EMPTY_POLICY): Access => {
   if (unrestricted(caller)) {
-    return { caller, visibility: () => 'plain', read: 'all', write: 'all', viewHidden: true, export: 'plain', can: () => true };
+    return { caller, unrestricted: true, visibility: () => 'plain', read: 'all', write: 'all', viewHidden: true, export: 'plain', can: () => true };
   }
   // A role or token without an entry counts with the defaults.
   const entries: SubjectPolicy[] = subjectKeys(caller).map((k) => policy.subjects[k] ?? {});
@@ -99,6 +101,7 @@ export const resolveAccess = (caller: Caller, policy: AccessPolicy = EMPTY_POLIC
     kind === 'admin' ? 'all' : most(SCOPE_RANK, entries.map((e) => e[which]).filter((s): s is RowScope => !!s), scopeDefault);
   return {
     caller,
+    unrestricted: false,
     visibility(uid, field) {
       if (!known) return 'hidden'; // fail closed
       const key = fieldKey(uid, field);
@@ -114,6 +117,9 @@ export const resolveAccess = (caller: Caller, policy: AccessPolicy = EMPTY_POLIC
     can: has,
   };
 };
+
+/** The system's access: everything, plain. */
+export const SYSTEM_ACCESS: Access = resolveAccess({ kind: 'system' });
 
 /** Who did it, for the audit trail. */
 export const describeCaller = (c: Caller): { actorType: string; actorId: string | null } => ({

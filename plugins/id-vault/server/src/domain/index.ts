@@ -6,3 +6,4 @@ export * from './access';
 export * from './synthetic';
 export * from './customer';
 export * from './grants';
+export * from './query-shapes';

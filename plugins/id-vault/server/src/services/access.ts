@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import {
+  SYSTEM_ACCESS as SYSTEM,
   accessPolicySchema,
   resolveAccess,
   fieldKey,
@@ -9,13 +10,18 @@ import {
   type AccessPolicy,
   type RowScope,
 } from '../domain';
-import { currentCaller, oncePerRequest } from '../utils/caller';
+import { asSystem, callerOf, isSystemMarked, oncePerRequest } from '../utils/caller';
 import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
 import { ensureDefaultRoles } from '../defaults';
 
 /** Types whose rows belong to a customer: the customer itself, or a document's customer. */
 export const CUSTOMER_PATH: Record<string, string | null> = { [UIDS.customer]: null, [UIDS.identityDocument]: 'customer' };
+/** Protected types: rows limited by row scope and hidden customers, on every path. */
+export const isProtected = (uid: string): boolean => uid in CUSTOMER_PATH;
+/** The Content Manager action whose RBAC conditions give an admin's row scope. */
+const CM_ACTION = { read: 'plugin::content-manager.explorer.read', write: 'plugin::content-manager.explorer.update' } as const;
 const POLICY_KEY = 'access-policy';
+const PUBLIC = resolveAccess({ kind: 'public' });
 /** A filter no row matches (ids are never null). */
 const NOTHING = { id: { $null: true } };
 
@@ -53,6 +59,20 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
   const unitsOfUser = (userId: string | number, below: boolean) =>
     oncePerRequest(strapi, `api-units:${userId}:${below}`, () => units({ apiMembers: { id: userId } }, below));
 
+  /**
+   * An admin's rows of `uid` as the database filter of their Content Manager permission (RBAC conditions
+   * included), or NOTHING without that permission. Evaluated from the request's ability, once per request.
+   */
+  const adminFilter = (uid: string, which: 'read' | 'write'): Promise<object | null> =>
+    oncePerRequest(strapi, `admin-scope:${uid}:${which}`, async () => {
+      const ability = (strapi.requestContext.get() as any)?.state?.userAbility;
+      if (!ability || !ability.can(CM_ACTION[which], uid)) return NOTHING;
+      const checker = strapi.plugin('content-manager').service('permission-checker').create({ userAbility: ability, model: uid });
+      const query = await checker.sanitizedQuery[which === 'read' ? 'read' : 'update']({});
+      const where = (strapi.get('query-params') as any).transform(uid, { filters: query.filters }).where;
+      return where && Object.keys(where).length ? where : null;
+    });
+
   /** The customer-level filter of a row scope, or null when it restricts nothing. */
   const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
     if (scope === 'all') return null;
@@ -76,26 +96,54 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     policy,
     units,
     unitsOfUser,
+    /** Runs `fn` as the system, on purpose (scripts, jobs, tests): see utils/caller.ts. */
+    asSystem,
 
-    /** The access of the caller of the request in progress (the system outside requests), once per request. */
+    /**
+     * The access of the code running now: the request's caller (once per request), or the system inside
+     * `asSystem`. No caller at all is an error, never plaintext: code outside a request says `asSystem`.
+     */
     current(): Promise<Access> {
-      return oncePerRequest(strapi, 'access', async () => {
-        const caller = currentCaller(strapi);
-        return resolveAccess(caller, caller.kind === 'system' ? EMPTY_POLICY : await policy());
-      });
+      const caller = callerOf(strapi);
+      if (!caller) return Promise.reject(new Error('id-vault: no caller — code that runs outside a request must run inside asSystem()'));
+      if (caller.kind === 'system') return Promise.resolve(SYSTEM);
+      // Until authentication has run (its own look-ups of users and tokens), and on routes without it, the
+      // request's caller is the public: the least access. Not remembered, so the authenticated caller is.
+      if (!(strapi.requestContext.get() as any)?.state?.auth) return Promise.resolve(PUBLIC);
+      // Resolving reads the policy and org units: as the system, so those reads do not ask for the access.
+      return oncePerRequest(strapi, 'access', () => asSystem(async () => resolveAccess(caller, await policy())));
+    },
+
+    /**
+     * The access the query layer enforces for the query running now, or null when it enforces nothing:
+     * the system mark, Strapi's own work outside a request, and callers who see everything.
+     */
+    async forLayer(): Promise<Access | null> {
+      if (isSystemMarked() || !strapi.requestContext.get()) return null;
+      const a = await this.current();
+      return a.unrestricted ? null : a;
     },
 
     /**
      * The filter that limits `uid` to the rows this access reaches (`read` or `write`), hidden customers
      * included, or null for no limit. Applies to customers and to types that belong to a customer.
+     * Admins' row scope is their Content Manager permission's (RBAC conditions); API callers' the policy's.
      */
-    async rowFilter(uid: string, a: Access, which: 'read' | 'write'): Promise<object | null> {
-      if (!(uid in CUSTOMER_PATH)) return null;
-      const customer = and(await scopeFilter(a, a[which]), a.viewHidden ? null : { hidden: false });
-      const path = CUSTOMER_PATH[uid];
-      if (!customer || !path) return customer;
-      // A document without a customer belongs to nobody's scope but the unlimited one's.
-      return { [path]: customer };
+    rowFilter(uid: string, a: Access, which: 'read' | 'write'): Promise<object | null> {
+      if (!isProtected(uid) || a.unrestricted) return Promise.resolve(null);
+      return oncePerRequest(strapi, `row-filter:${uid}:${which}`, () =>
+        asSystem(async () => {
+          const hidden = a.viewHidden ? null : { hidden: false };
+          const path = CUSTOMER_PATH[uid];
+          if (a.caller.kind === 'admin') {
+            return and(await adminFilter(uid, which), path && hidden ? { [path]: hidden } : hidden);
+          }
+          const customer = and(await scopeFilter(a, a[which]), hidden);
+          if (!customer || !path) return customer;
+          // A document without a customer belongs to nobody's scope but the unlimited one's.
+          return { [path]: customer };
+        })
+      );
     },
 
     and,

@@ -11,14 +11,13 @@ import {
   fieldIndexKey,
   type DataKey,
 } from '../crypto';
-import { validateValue, normalise, mask, resolveAccess, type Access } from '../domain';
+import { validateValue, normalise, mask, SYSTEM_ACCESS as SYSTEM, type Access } from '../domain';
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
 import { getService, UIDS } from '../utils/strapi';
 import type { EncryptedAttribute } from './fields';
-import type { DecryptFailure } from '../utils/caller';
+import { asSystem, type DecryptFailure } from '../utils/caller';
 
 type Entry = Record<string, any>;
-const SYSTEM = resolveAccess({ kind: 'system' });
 /** Blind-index tokens of one record, per field: 'e…' exact, 'p…' prefix. An empty list clears the field. */
 export type FieldTokens = Map<string, string[]>;
 
@@ -266,7 +265,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       const scalars = Object.entries<any>(schema.attributes)
         .filter(([, a]) => !['relation', 'component', 'dynamiczone', 'media'].includes(a.type))
         .map(([name]) => name);
-      const row = await strapi.db.query(uid as any).findOne({ where: { documentId }, select: ['id', 'documentId', ...scalars] });
+      const row = await asSystem(() => strapi.db.query(uid as any).findOne({ where: { documentId }, select: ['id', 'documentId', ...scalars] }));
       if (row) await this.reveal(uid, row, SYSTEM, []);
       return row;
     },

@@ -1,17 +1,41 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Core } from '@strapi/strapi';
-import { SUPER_ADMIN_ROLE, type Caller } from '../domain';
+import { SUPER_ADMIN_ROLE, type Access, type Caller } from '../domain';
 import { ACTIONS } from './strapi';
+
+/**
+ * The explicit caller. Inside a request the caller comes from the request's authentication; code of this
+ * plugin that must see everything (its own bookkeeping reads, jobs, CLI, streams that outlive a request)
+ * runs inside `asSystem(...)` — on purpose, visibly. Outside both, the plugin's code has no caller and
+ * fails (see access.current()); Strapi's own internals outside a request are the system.
+ */
+const marks = new AsyncLocalStorage<{ system: true } | { validating: Access }>();
+
+/** Runs `fn` (and everything it awaits) as the system: no row scope, no masking, no field refusal. */
+export const asSystem = <T>(fn: () => T): T => marks.run({ system: true }, fn);
+export const isSystemMarked = (): boolean => (marks.getStore() as any)?.system === true;
+
+/** Runs `fn` with `access` visible to synchronous code Strapi calls (content-API validation, see hidden-fields.ts). */
+export const withValidationAccess = <T>(access: Access, fn: () => T): T => marks.run({ validating: access }, fn);
+export const validationAccess = (): Access | undefined => (marks.getStore() as any)?.validating;
+
+/** The caller of the code running now: the system mark, else the request's caller, else null (no caller). */
+export const callerOf = (strapi: Core.Strapi): Caller | null => {
+  if (isSystemMarked()) return { kind: 'system' };
+  if (!strapi.requestContext.get()) return null;
+  return currentCaller(strapi);
+};
 
 /** Content-API token strategy names: `content-api-token` in 5.54 (`api-token` in older 5.x). */
 export const TOKEN_STRATEGIES = new Set(['content-api-token', 'api-token']);
 
 /**
- * Who is asking, from the request in progress. No request at all means code running inside the server
- * (bootstrap, scripts, jobs): the system. Anything unrecognised is treated as the public, which sees least.
+ * Who is asking, from the request in progress (the system mark wins; no request: the system, for the audit
+ * trail's actor of Strapi's own work). Anything unrecognised is treated as the public, which sees least.
  */
 export const currentCaller = (strapi: Core.Strapi): Caller => {
   const ctx: any = strapi.requestContext.get();
-  if (!ctx) return { kind: 'system' };
+  if (!ctx || isSystemMarked()) return { kind: 'system' };
   const auth = ctx.state?.auth;
   const strategy = auth?.strategy?.name;
   const user = ctx.state?.user;

@@ -1,9 +1,10 @@
 import type { Core } from '@strapi/strapi';
 import { randomInt } from 'node:crypto';
-import { customerViolations } from './domain/customer';
-import { IdVaultValidationError } from './errors';
-import { getService, UIDS } from './utils/strapi';
-import type { FieldTokens } from './services/vault';
+import { customerViolations } from '../domain/customer';
+import { IdVaultValidationError } from '../errors';
+import { getService, UIDS } from '../utils/strapi';
+import { asSystem } from '../utils/caller';
+import type { FieldTokens } from '../services/vault';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** Same shape as Strapi's own document ids (24 lower-case letters and digits, starting with a letter). */
@@ -26,7 +27,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     const written = new Set(Object.keys(data));
     let current: any = {};
     if (where && written.has('idNumber') && !written.has('idType')) {
-      current = (await strapi.db.query(uid).findOne({ where, select: ['idType'] })) ?? {};
+      current = (await asSystem(() => strapi.db.query(uid).findOne({ where, select: ['idType'] }))) ?? {};
     }
     const next = { idType: data.idType ?? current.idType, idNumber: plain.idNumber, creditCode: data.creditCode };
     const [violation] = customerViolations(next, written);
@@ -42,7 +43,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
   /** Drops the index of documents that have no row left (a draft-and-publish document has two). */
   const dropIfGone = async (uid: string, docIds: string[]) => {
     if (!docIds.length) return;
-    const left = await strapi.db.query(uid).findMany({ where: { documentId: { $in: docIds } }, select: ['documentId'] });
+    const left = await asSystem(() => strapi.db.query(uid).findMany({ where: { documentId: { $in: docIds } }, select: ['documentId'] }));
     const remaining = new Set(left.map((r: any) => r.documentId));
     await vault().dropIndex(uid, docIds.filter((d) => !remaining.has(d)));
   };
@@ -79,7 +80,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
         if (uid === UIDS.customer) await checkRecord(uid, data, {}, event.params.where);
         return;
       }
-      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] });
+      const row = await asSystem(() => strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] }));
       if (!row) return;
       event.state.idvDocumentId = row.documentId;
       event.state.idvTokens = await protect(uid, data, row.documentId, event.params.where);
@@ -99,7 +100,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     async beforeDelete(event: any) {
       const uid = event.model.uid;
       if (!encrypted(uid).length) return;
-      const row = await strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] });
+      const row = await asSystem(() => strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] }));
       event.state.idvDocIds = row ? [row.documentId] : [];
     },
     async afterDelete(event: any) {
@@ -108,38 +109,11 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     async beforeDeleteMany(event: any) {
       const uid = event.model.uid;
       if (!encrypted(uid).length) return;
-      const rows = await strapi.db.query(uid).findMany({ where: event.params.where, select: ['documentId'] });
+      const rows = await asSystem(() => strapi.db.query(uid).findMany({ where: event.params.where, select: ['documentId'] }));
       event.state.idvDocIds = [...new Set(rows.map((r: any) => r.documentId as string))];
     },
     async afterDeleteMany(event: any) {
       if (event.state.idvDocIds) await dropIfGone(event.model.uid, event.state.idvDocIds);
     },
   };
-};
-
-const refuse = () => {
-  throw new Error('id-vault: audit events are append-only');
-};
-
-/** Audit events may be created, never changed or deleted, whatever path tries. */
-export const appendOnly = {
-  models: [UIDS.auditEvent],
-  beforeUpdate: refuse,
-  beforeUpdateMany: refuse,
-  beforeDelete: refuse,
-  beforeDeleteMany: refuse,
-};
-
-/**
- * Hidden customers, on paths that read the database directly during an admin request (the Content
- * Manager's relation pickers and counts): without "See hidden customers" they are not there.
- */
-export const hiddenGuard = (strapi: Core.Strapi) => {
-  const limit = async (event: any) => {
-    if (!strapi.requestContext.get()) return; // the system itself
-    const access = await getService(strapi, 'access').current();
-    if (access.caller.kind !== 'admin' || access.viewHidden) return;
-    event.params.where = event.params.where ? { $and: [event.params.where, { hidden: false }] } : { hidden: false };
-  };
-  return { models: [UIDS.customer], beforeFindMany: limit, beforeCount: limit };
 };

@@ -1,0 +1,43 @@
+import type { Core } from '@strapi/strapi';
+import { isCiphertext } from '../crypto';
+import { getService } from '../utils/strapi';
+import { requestState, type DecryptFailure } from '../utils/caller';
+
+const RELATIONS = /^\/content-manager\/relations\/([^/]+)\/([^/]+)/;
+
+/** Replaces every ciphertext string left in a response body with null; returns how many it found. */
+const sweep = (value: any, depth = 0): number => {
+  if (!value || typeof value !== 'object' || depth > 64) return 0;
+  let found = 0;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (typeof v === 'string' && isCiphertext(v)) {
+      value[key] = null;
+      found++;
+    } else if (v && typeof v === 'object') found += sweep(v, depth + 1);
+  }
+  return found;
+};
+
+/**
+ * The output side of the side roads. The Content Manager's relation endpoints read rows with db.query, not
+ * the document service: their results are decrypted and masked here for the caller, like any other output.
+ * Then, for every response, whatever ciphertext is still in the body (a route nobody reviewed that selects an
+ * encrypted column) becomes null and is logged by route — never sent, even encrypted.
+ */
+export const responseGuard = (strapi: Core.Strapi) => async (ctx: any, next: () => Promise<void>) => {
+  await next();
+  const body = ctx.body;
+  if (!body || typeof body !== 'object' || Buffer.isBuffer(body) || typeof body.pipe === 'function') return;
+  const relations = RELATIONS.exec(ctx.path);
+  if (relations && Array.isArray(body.results) && ctx.status === 200) {
+    const target = (strapi.getModel(relations[1] as any) as any)?.attributes?.[relations[2]]?.target;
+    if (target) {
+      const failures: DecryptFailure[] = [];
+      await getService(strapi, 'vault').reveal(target, body.results, await getService(strapi, 'access').current(), failures);
+      requestState(strapi)?.decryptFailures.push(...failures);
+    }
+  }
+  const left = sweep(body);
+  if (left) strapi.log.warn(`id-vault: ${left} ciphertext value(s) removed from the response of ${ctx.method} ${ctx._matchedRoute ?? ctx.path}`);
+};

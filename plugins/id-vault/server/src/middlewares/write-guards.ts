@@ -1,0 +1,91 @@
+import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
+import { isPlainObject, looksMasked, mask } from '../domain';
+import { IdVaultValidationError } from '../errors';
+import { getService, UIDS } from '../utils/strapi';
+import { asSystem } from '../utils/caller';
+import { invalidKey } from '../lifecycles/row-guard';
+import { isProtected } from '../services/access';
+import type { DocumentMiddleware } from './index';
+
+/**
+ * Writes, before they reach the database: the row a write names must be one the caller may change (404
+ * when it cannot even read it, 403 when it can read but not change it — both audited); a hidden field
+ * cannot be written (the unknown-field answer); an encrypted field takes a string or null, and a wrong type
+ * is refused without echoing the value; a masked value sent back unchanged does not overwrite the real
+ * one; hiding needs its permission; clone hands the source's plaintext over to be encrypted afresh.
+ * Relation payloads and the written row's place in the scope are the query layer's (lifecycles/row-guard.ts).
+ */
+const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
+
+export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
+  const fields = () => getService(strapi, 'fields');
+  const audit = () => getService(strapi, 'audit');
+  const accessService = () => getService(strapi, 'access');
+  const subjectName = (uid: string) => (strapi.getModel(uid as any) as any)?.info?.singularName ?? uid;
+
+  const checkRow = async (ctx: Parameters<DocumentMiddleware>[0]) => {
+    const { uid, action, params, access } = ctx;
+    const deny = async (message: string) => {
+      await audit().record({ action: `${subjectName(uid)}.${action}`, outcome: 'denied', subjectUid: uid, subjectId: params.documentId ?? null });
+      throw new errors.PolicyError(message);
+    };
+    if (params.documentId && action !== 'create') {
+      const service = accessService();
+      const [read, write] = [await service.rowFilter(uid, access, 'read'), await service.rowFilter(uid, access, 'write')];
+      const readable = service.and({ documentId: params.documentId }, read);
+      await asSystem(async () => {
+        if (!(await strapi.db.query(uid as any).count({ where: readable }))) throw new errors.NotFoundError('Not Found');
+        if (write && !(await strapi.db.query(uid as any).count({ where: service.and(readable, write) }))) {
+          await deny('this customer is outside the rows you may change');
+        }
+      });
+    }
+    const { caller } = access;
+    if (uid === UIDS.customer && caller.kind === 'user' && access.write === 'own' && isPlainObject(params.data)) {
+      if (action === 'create') params.data.apiOwner = caller.id;
+      else if (action === 'update' && params.data.apiOwner !== undefined) await deny('a customer you own cannot be handed over');
+    }
+  };
+
+  return async (ctx, next) => {
+    const { uid, action, params, access } = ctx;
+    if (!WRITES.has(action)) return next();
+    const encrypted = fields().of(uid);
+    if (isProtected(uid)) await checkRow(ctx);
+    if ((action === 'update' || action === 'clone') && params.documentId && encrypted.length) {
+      ctx.before = await getService(strapi, 'vault').currentOf(uid, params.documentId);
+    }
+    const before = ctx.before;
+    if (isPlainObject(params.data)) {
+      for (const attr of encrypted) {
+        const sent = params.data[attr.name];
+        if (sent === undefined) continue;
+        const visibility = access.visibility(uid, attr.name);
+        // A field the caller cannot see does not exist for it: the answer an unknown field gets.
+        if (visibility === 'hidden') throw invalidKey(attr.name);
+        if (sent !== null && typeof sent !== 'string') throw new IdVaultValidationError(attr.name, 'must be a string');
+        // A form that shows a masked value and sends it back unchanged must not overwrite the real value.
+        const stored = before?.[attr.name];
+        if (action === 'update' && visibility === 'masked' && typeof sent === 'string' && looksMasked(sent) && typeof stored === 'string' && mask(stored, attr.options.mask) === sent) {
+          delete params.data[attr.name];
+        }
+      }
+    }
+    const hiding = uid === UIDS.customer && isPlainObject(params.data) && typeof params.data.hidden === 'boolean' && params.data.hidden !== Boolean(before?.hidden ?? false);
+    if (hiding && !access.can('customer.hide')) {
+      await audit().record({ action: params.data.hidden ? 'customer.hide' : 'customer.unhide', outcome: 'denied', subjectUid: uid, subjectId: params.documentId ?? null });
+      throw new errors.PolicyError('hiding or unhiding a customer needs the "Hide and unhide customers" permission');
+    }
+    if (before && action === 'clone') {
+      // The copy gets its own document id and data key: hand over plaintext to encrypt afresh.
+      params.data = { ...Object.fromEntries(encrypted.map((a) => [a.name, before[a.name]])), ...(params.data ?? {}) };
+    }
+    const result = await next();
+    if (hiding) {
+      const documentId = result?.documentId ?? params.documentId ?? null;
+      await audit().record({ action: params.data.hidden ? 'customer.hide' : 'customer.unhide', outcome: 'success', subjectUid: uid, subjectId: documentId });
+    }
+    return result;
+  };
+};
