@@ -7,3 +7,4 @@ export * from './synthetic';
 export * from './customer';
 export * from './grants';
 export * from './query-shapes';
+export * from './redact';

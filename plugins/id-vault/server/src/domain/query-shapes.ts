@@ -65,16 +65,18 @@ export const relationRefs = (value: unknown): { refs: RelationRef[]; touched: bo
     list(value.disconnect);
     return { refs, touched: touchesRelation(value), replaces: value.set !== undefined, unknown };
   }
-  if (isPlainObject(value) && Object.keys(value).length === 0) return { refs, touched: false, replaces: false, unknown };
+  // An object naming no row (`{}`, the Content Manager's `{ count }`) changes nothing.
+  if (isPlainObject(value) && value.id === undefined && value.documentId === undefined) return { refs, touched: false, replaces: false, unknown };
   list(value);
   return { refs, touched: true, replaces: true, unknown };
 };
 
-/** Does a relation payload change anything? (`{ connect: [], disconnect: [] }` or `{ count }` do not.) */
+/** Does a relation payload change anything? (`{ connect: [], disconnect: [] }` or `{ count }` do not; `set: []` clears.) */
 export const touchesRelation = (v: unknown): boolean => {
   if (v === null || typeof v !== 'object') return v !== undefined;
   if (Array.isArray(v)) return true;
-  return ['connect', 'disconnect', 'set'].some((k) => {
+  if ((v as any).set !== undefined) return true;
+  return ['connect', 'disconnect'].some((k) => {
     const part = (v as any)[k];
     return Array.isArray(part) ? part.length > 0 : part !== undefined;
   });

@@ -1,6 +1,6 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
-import { isPlainObject } from '../domain';
+import { isPlainObject, type Access } from '../domain';
 import { getService } from '../utils/strapi';
 import { validationAccess, withValidationAccess } from '../utils/caller';
 
@@ -26,10 +26,31 @@ export const installHiddenFields = (strapi: Core.Strapi) => {
     }
   }
 
+  const hiddenKeys = (a: Access) => new Set(fields.uids().flatMap((uid) => fields.of(uid).filter((f) => a.visibility(uid, f.name) === 'hidden').map((f) => f.name)));
+  /**
+   * Strapi's private-attribute answer names the attribute's own path (`customers.phone`); an unknown key's
+   * names its parent's (`customers`, or null at the root). Rewritten to the unknown key's, byte for byte.
+   */
+  const asUnknown = (e: unknown, a: Access) => {
+    const details = (e as any)?.details;
+    if (!(e instanceof errors.ValidationError) || !details || !hiddenKeys(a).has(details.key)) return e;
+    const parts = typeof details.path === 'string' ? details.path.split('.') : [];
+    if (parts[parts.length - 1] === details.key) parts.pop();
+    const path = parts.length ? parts.join('.') : null;
+    const error = new errors.ValidationError(path ? `Invalid key ${details.key} at ${path}` : `Invalid key ${details.key}`, { ...details, key: details.key, path });
+    return error;
+  };
   const validate: any = strapi.contentAPI.validate;
   const access = () => getService(strapi, 'access').current();
   const query = validate.query;
-  validate.query = async (q: unknown, schema: any, options: unknown) => withValidationAccess(await access(), () => query(q, schema, options));
+  validate.query = async (q: unknown, schema: any, options: unknown) => {
+    const a = await access();
+    try {
+      return await withValidationAccess(a, () => query(q, schema, options));
+    } catch (e) {
+      throw asUnknown(e, a);
+    }
+  };
   const input = validate.input;
   validate.input = async (data: unknown, schema: any, options: unknown) => {
     const a = await access();

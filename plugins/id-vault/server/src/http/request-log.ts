@@ -1,26 +1,5 @@
 import type { Core } from '@strapi/strapi';
-
-/** Query keys whose values name fields or pages, never data: logged as they are. Everything else is redacted. */
-const HARMLESS = /^(page|pageSize|pagination\[[a-zA-Z]+\]|sort(\[\d*\])?|locale|status|fields(\[\d*\])?|populate(\[[^\]=]*\])*)$/;
-
-/** `a=1&filters[x][$eq]=secret` → `a=1&filters[x][$eq]=***` (keys kept, so the line still says what was asked). */
-export const redactQuery = (querystring: string): string =>
-  querystring
-    .split('&')
-    .filter(Boolean)
-    .map((pair) => {
-      const i = pair.indexOf('=');
-      const rawKey = i < 0 ? pair : pair.slice(0, i);
-      let key = rawKey;
-      try {
-        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
-      } catch {
-        return '***';
-      }
-      if (i < 0) return HARMLESS.test(key) ? rawKey : '***';
-      return HARMLESS.test(key) ? pair : `${rawKey}=***`;
-    })
-    .join('&');
+import { redactQuery } from '../domain';
 
 /**
  * Replaces `strapi::logger` (config/middlewares.ts): the same line — method, URL, time, status — but query

@@ -13,8 +13,12 @@ const isKnexQuery = (v: any) => !!v && typeof v === 'object' && typeof v.toSQL =
 /** Fail closed: a shape the layer cannot read is refused (the reason names the shape, never a value). */
 const refused = (what: string) => new errors.ValidationError(`id-vault: a query it cannot check was refused (${what})`);
 
-/** The answer a field that does not exist gets: a hidden field is not there for the caller. */
-export const invalidKey = (key: string) => new errors.ValidationError(`Invalid key ${key}`, { key });
+/**
+ * The answer a field that does not exist gets (Strapi's own `throwInvalidKey`): a hidden field is not there
+ * for the caller. `path`: the relations walked to reach it, like Strapi's.
+ */
+export const invalidKey = (key: string, path: string[] = []) =>
+  new errors.ValidationError(path.length ? `Invalid key ${key} at ${path.join('.')}` : `Invalid key ${key}`, { key, path: path.length ? path.join('.') : null });
 
 /**
  * The query layer: row scope, hidden customers and field visibility enforced where every ORM read and write

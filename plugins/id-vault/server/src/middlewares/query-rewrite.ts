@@ -19,9 +19,9 @@ export const queryRewrite = (strapi: Core.Strapi): DocumentMiddleware => {
   const vault = () => getService(strapi, 'vault');
   const schemaOf = (uid: string): any => strapi.getModel(uid as any);
 
-  const guard = (access: Access, uid: string, field: string): void => {
+  const guard = (access: Access, uid: string, field: string, path: string[] = []): void => {
     const visibility = access.visibility(uid, field);
-    if (visibility === 'hidden') throw invalidKey(field);
+    if (visibility === 'hidden') throw invalidKey(field, path);
     if (visibility === 'masked') {
       throw new IdVaultQueryError(field, `${field} is masked for you: it cannot be filtered, searched or sorted on`);
     }
@@ -40,8 +40,8 @@ export const queryRewrite = (strapi: Core.Strapi): DocumentMiddleware => {
     return out;
   };
 
-  const rewriteFilters = async (access: Access, uid: string, node: any): Promise<any> => {
-    if (Array.isArray(node)) return Promise.all(node.map((n) => rewriteFilters(access, uid, n)));
+  const rewriteFilters = async (access: Access, uid: string, node: any, path: string[] = []): Promise<any> => {
+    if (Array.isArray(node)) return Promise.all(node.map((n) => rewriteFilters(access, uid, n, path)));
     if (!isPlainObject(node)) return node;
     const schema = schemaOf(uid);
     const out: Record<string, any> = {};
@@ -49,12 +49,12 @@ export const queryRewrite = (strapi: Core.Strapi): DocumentMiddleware => {
     for (const [key, value] of Object.entries(node)) {
       const attr = fields().find(uid, key);
       const def = schema?.attributes?.[key];
-      if (key === '$and' || key === '$or' || key === '$not') out[key] = await rewriteFilters(access, uid, value);
+      if (key === '$and' || key === '$or' || key === '$not') out[key] = await rewriteFilters(access, uid, value, path);
       else if (attr) {
-        guard(access, uid, key);
+        guard(access, uid, key, path);
         extra.push(...(await condition(uid, attr, value)));
-      } else if (def?.type === 'relation' && def.target) out[key] = await rewriteFilters(access, def.target, value);
-      else if (def?.type === 'component') out[key] = await rewriteFilters(access, def.component, value);
+      } else if (def?.type === 'relation' && def.target) out[key] = await rewriteFilters(access, def.target, value, [...path, key]);
+      else if (def?.type === 'component') out[key] = await rewriteFilters(access, def.component, value, [...path, key]);
       else out[key] = value;
     }
     if (extra.length) out.$and = [...(Array.isArray(out.$and) ? out.$and : []), ...extra];
@@ -64,9 +64,9 @@ export const queryRewrite = (strapi: Core.Strapi): DocumentMiddleware => {
   const checkSort = (access: Access, uid: string, sort: unknown): void => {
     for (const path of sortPaths(sort)) {
       let current = uid;
-      for (const part of path) {
+      for (const [i, part] of path.entries()) {
         if (fields().find(current, part)) {
-          guard(access, current, part);
+          guard(access, current, part, path.slice(0, i));
           throw new IdVaultQueryError(part, `${part} is encrypted and cannot be sorted on`);
         }
         const def = schemaOf(current)?.attributes?.[part];
