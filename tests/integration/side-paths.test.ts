@@ -7,7 +7,7 @@
 import qs from 'qs';
 import { randomBytes } from 'crypto';
 import { bootStrapi, apiToken, systemDocs, type TestApp } from '../helpers/strapi';
-import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
+import { syntheticPerson, syntheticCompany } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE } from '../../plugins/id-vault/shared';
 
 const API = '/api/id-vault';
@@ -315,6 +315,19 @@ describe('4. relation writes touch only rows the caller may change', () => {
       .send({ documents: { connect: [{ id: customers.south.doc.id, documentId: customers.south.doc.documentId }] } });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(await docOwner(customers.south.doc.id)).toBe(customers.south.documentId);
+  });
+});
+
+describe('uniqueness', () => {
+  test('the credit code is unique across all customers, also those the caller cannot see', async () => {
+    const company = syntheticCompany(1201);
+    await systemDocs(app, UIDS.customer).create({ data: { kind: 'enterprise', name: company.name, creditCode: company.creditCode, team: units.South.documentId } });
+    const res = await app.http().post(`${API}/customers`).set(who.rep).send({ data: { kind: 'enterprise', name: 'Copy', creditCode: company.creditCode, team: units.North.documentId } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe('This attribute must be unique');
+    const other = syntheticCompany(1202);
+    const ok = await app.http().post(`${API}/customers`).set(who.rep).send({ data: { kind: 'enterprise', name: 'Own', creditCode: other.creditCode, team: units.North.documentId } });
+    expect(ok.status).toBe(201);
   });
 });
 

@@ -72,6 +72,14 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
         }
       }
     }
+    if (uid === UIDS.customer && (action === 'create' || action === 'update') && isPlainObject(params.data) && typeof params.data.creditCode === 'string' && params.data.creditCode) {
+      // The credit code is unique across all customers, seen or not (README: it confirms a registered company
+      // exists). Strapi's own unique check runs as the caller, i.e. within the caller's rows.
+      const clash = await asSystem(() =>
+        strapi.db.query(uid as any).count({ where: { creditCode: params.data.creditCode, ...(params.documentId ? { documentId: { $ne: params.documentId } } : {}) } })
+      );
+      if (clash) throw new errors.ValidationError('This attribute must be unique', { errors: [{ path: ['creditCode'], message: 'This attribute must be unique', name: 'ValidationError' }] });
+    }
     const hiding = uid === UIDS.customer && isPlainObject(params.data) && typeof params.data.hidden === 'boolean' && params.data.hidden !== Boolean(before?.hidden ?? false);
     if (hiding && !access.can('customer.hide')) {
       await audit().record({ action: params.data.hidden ? 'customer.hide' : 'customer.unhide', outcome: 'denied', subjectUid: uid, subjectId: params.documentId ?? null });
