@@ -4,6 +4,8 @@
  *   node bench/strapi-bench.js sqlite|postgres
  * Seeds N synthetic customers (encrypted, as the storage boundary writes them) and the same rows
  * unencrypted in the benchmark-only twin type, then times the same requests against both, interleaved.
+ * The twin (bench/twin/schema.json) is an app API of a throw-away copy of the compiled app, so it exists
+ * only here: the plugin's production wiring knows nothing of it.
  * Prints one line `BENCH_RESULT <json>`.
  */
 const path = require('path');
@@ -21,7 +23,6 @@ const log = (...a) => console.error(`[bench ${client}]`, ...a);
 
 const secret = () => randomBytes(24).toString('base64');
 Object.assign(process.env, {
-  ID_VAULT_BENCH: '1',
   STRAPI_TELEMETRY_DISABLED: 'true',
   APP_KEYS: `${secret()},${secret()}`,
   API_TOKEN_SALT: secret(),
@@ -32,6 +33,25 @@ Object.assign(process.env, {
   ID_VAULT_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
 });
 const dbName = `idvault_bench_${process.pid}`;
+
+/** A throw-away JavaScript copy of the compiled app (config, src) plus the twin as `api::bench-twin.bench-twin`. */
+const benchApp = () => {
+  fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'bench-app-'));
+  fs.cpSync(path.join(ROOT, 'dist', 'config'), path.join(dir, 'config'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(dir, 'src'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  for (const link of ['plugins', 'node_modules']) fs.symlinkSync(path.join(ROOT, link), path.join(dir, link), 'dir');
+  fs.mkdirSync(path.join(dir, 'public', 'uploads'), { recursive: true });
+  const api = path.join(dir, 'src', 'api', 'bench-twin');
+  fs.mkdirSync(path.join(api, 'content-types', 'bench-twin'), { recursive: true });
+  fs.copyFileSync(path.join(__dirname, 'twin', 'schema.json'), path.join(api, 'content-types', 'bench-twin', 'schema.json'));
+  for (const [kind, factory] of [['routes', 'createCoreRouter'], ['controllers', 'createCoreController'], ['services', 'createCoreService']]) {
+    fs.mkdirSync(path.join(api, kind), { recursive: true });
+    fs.writeFileSync(path.join(api, kind, 'bench-twin.js'), `module.exports = require('@strapi/strapi').factories.${factory}('api::bench-twin.bench-twin');\n`);
+  }
+  return dir;
+};
 
 const pgAdmin = async (sql) => {
   const { Client } = require('pg');
@@ -111,7 +131,9 @@ const scopeSetup = async (strapi) => {
   for (const read of ['subtree', 'all']) {
     const type = `bench_${read}`;
     const role = await strapi.db.query('plugin::users-permissions.role').create({ data: { name: `Bench ${read}`, type } });
-    await strapi.db.query('plugin::users-permissions.permission').create({ data: { action: 'plugin::id-vault.customer.find', role: role.id } });
+    for (const action of ['customer.find', 'org-unit.find']) {
+      await strapi.db.query('plugin::users-permissions.permission').create({ data: { action: `plugin::id-vault.${action}`, role: role.id } });
+    }
     const user = await strapi.db.query('plugin::users-permissions.user').create({ data: { username: type, email: `${type}@example.test`, provider: 'local', confirmed: true, role: role.id } });
     await units.update({ where: { id: ids[0] }, data: { apiMembers: { connect: [user.id] } } });
     policy.subjects[`up-role:${type}`] = { read };
@@ -128,16 +150,19 @@ const scopeSetup = async (strapi) => {
     Object.assign(process.env, { DATABASE_CLIENT: 'postgres', DATABASE_URL: PG.replace(/\/[^/]*$/, `/${dbName}`) });
   } else {
     fs.mkdirSync(path.join(ROOT, '.tmp', 'bench'), { recursive: true });
-    process.env.DATABASE_FILENAME = path.join('.tmp', 'bench', `${dbName}.db`);
+    process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'bench', `${dbName}.db`);
   }
   const { createStrapi } = require('@strapi/strapi');
-  const strapi = createStrapi({ appDir: ROOT, distDir: path.join(ROOT, 'dist'), autoReload: false, serveAdminPanel: false });
+  const appDir = benchApp();
+  const strapi = createStrapi({ appDir, distDir: appDir, autoReload: false, serveAdminPanel: false });
   strapi.log.level = 'error';
   try {
     await strapi.load();
     strapi.server.mount();
     await new Promise((r) => strapi.server.httpServer.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${strapi.server.httpServer.address().port}/api/id-vault`;
+    const origin = `http://127.0.0.1:${strapi.server.httpServer.address().port}`;
+    const base = `${origin}/api/id-vault`;
+    const twins = `${origin}/api/bench-twins`;
     log(`seeding ${N} customers and their unencrypted twins…`);
     const t0 = Date.now();
     const people = await seed(strapi);
@@ -148,7 +173,7 @@ const scopeSetup = async (strapi) => {
     const token = (await tokens.create({ name: 'bench', type: 'full-access', lifespan: null })).accessKey;
     const readOnly = (await tokens.create({ name: 'bench-read-only', type: 'read-only', lifespan: null })).accessKey;
     const get = async (url, bearer = token) => {
-      const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${bearer}` } });
+      const res = await fetch(url.startsWith('/bench-twins') ? `${twins}${url.slice('/bench-twins'.length)}` : `${base}${url}`, { headers: { Authorization: `Bearer ${bearer}` } });
       if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
       return res.json();
     };
@@ -175,11 +200,19 @@ const scopeSetup = async (strapi) => {
     if (reach !== Math.round(N / 10)) throw new Error(`the scoped user reaches ${reach} customers, not one tenth`);
     if ((await get(page, jwts.all)).meta.pagination.total !== N) throw new Error('the unscoped user does not reach every customer');
     const scoped = await interleave(() => get(page, jwts.subtree), () => get(page, jwts.all), { rounds: 120 });
-    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped })}`);
+    log('relation filter into customers: subtree scope vs full access…');
+    // Which org unit holds the customer of this name? A customer of the scoped user's department (unit index < 20).
+    const inDepartment = (i) => people[((i % 50) * 200 + (i % 20)) % people.length].name;
+    const unitOf = (i) => `/org-units?filters[customers][name][$eq]=${encodeURIComponent(inDepartment(i))}`;
+    const [seenScoped, seenFull] = [await get(unitOf(3), jwts.subtree), await get(unitOf(3), token)];
+    if (seenScoped.data.length !== 1 || seenFull.data.length !== 1) throw new Error('the relation filter does not find the unit on both sides');
+    const relation = await interleave((i) => get(unitOf(i), jwts.subtree), (i) => get(unitOf(i), token), { rounds: 120 });
+    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped, relation })}`);
   } finally {
     await strapi.destroy().catch(() => {});
     if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(path.join(ROOT, `${process.env.DATABASE_FILENAME}${ext}`), { force: true });
+    else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
+    fs.rmSync(appDir, { recursive: true, force: true });
   }
   process.exit(0);
 })().catch((e) => {

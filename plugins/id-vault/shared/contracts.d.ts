@@ -66,7 +66,8 @@ export interface Grant {
 }
 
 /**
- * GET  /id-vault/grants                      → { data: Grant[] }   (own requests; all with `grant.approve`)
+ * GET  /id-vault/grants                      → { data: Grant[], meta: { maxDays } }   (own requests; all with `grant.approve`;
+ *                                               maxDays: the longest grant this server allows)
  * POST /id-vault/grants                      → { data: Grant }     body: GrantRequest (needs `grant.request`)
  * POST /id-vault/grants/:documentId/approve  → { data: Grant }     (needs `grant.approve`; not one's own)
  * POST /id-vault/grants/:documentId/reject   → { data: Grant }     (needs `grant.approve`)

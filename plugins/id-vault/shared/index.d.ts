@@ -20,3 +20,5 @@ export declare const CONDITIONS: {
   myUnitOrBelow: 'plugin::id-vault.customer-in-my-org-unit-or-below';
   granted: 'plugin::id-vault.customer-granted-to-me';
 };
+/** The longest temporary access the rules allow, in days; `ID_VAULT_GRANT_MAX_DAYS` may only lower it. */
+export declare const GRANT_MAX_DAYS_LIMIT: 30;

@@ -30,6 +30,9 @@ const ACTION_LIST = [
 ];
 const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));
 
+/** The longest temporary access the rules allow, in days; `ID_VAULT_GRANT_MAX_DAYS` may only lower it. */
+const GRANT_MAX_DAYS_LIMIT = 30;
+
 /** The admin role whose holders are archive admins (second approver of temporary access). */
 const ARCHIVE_ADMIN_ROLE = 'id-vault-archive-admin';
 
@@ -41,4 +44,4 @@ const CONDITIONS = {
   granted: `plugin::${PLUGIN_ID}.customer-granted-to-me`,
 };
 
-module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE };
+module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE, GRANT_MAX_DAYS_LIMIT };

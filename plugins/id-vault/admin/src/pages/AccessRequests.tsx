@@ -54,9 +54,7 @@ const COLUMNS = [
   t('grants.column.approvers', 'Approvers'),
   t('grants.column.expires', 'Expires'),
 ];
-const MAX_DAYS = 30;
-
-const RequestForm = ({ onRequested }: { onRequested: () => void }) => {
+const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDays: number }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
   const [target, setTarget] = React.useState<'customers' | 'orgUnit'>('customers');
@@ -67,7 +65,7 @@ const RequestForm = ({ onRequested }: { onRequested: () => void }) => {
   const [sending, setSending] = React.useState(false);
 
   const list = ids.split(',').map((id) => id.trim()).filter(Boolean);
-  const valid = list.length > 0 && actions.length > 0 && reason.trim() !== '' && !!days && days >= 1 && days <= MAX_DAYS;
+  const valid = list.length > 0 && actions.length > 0 && reason.trim() !== '' && !!days && days >= 1 && days <= maxDays;
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
@@ -140,10 +138,10 @@ const RequestForm = ({ onRequested }: { onRequested: () => void }) => {
           name="days"
           required
           width="16rem"
-          hint={formatMessage(t('grants.form.days.hint', 'From approval, 1 to {max}'), { max: MAX_DAYS })}
+          hint={formatMessage(t('grants.form.days.hint', 'From approval, 1 to {max}'), { max: maxDays })}
         >
           <Field.Label>{formatMessage(t('grants.column.days', 'Days'))}</Field.Label>
-          <NumberInput value={days} onValueChange={setDays} min={1} max={MAX_DAYS} />
+          <NumberInput value={days} onValueChange={setDays} min={1} max={maxDays} />
           <Field.Hint />
         </Field.Root>
         <Flex justifyContent="flex-end">
@@ -168,10 +166,13 @@ const AccessRequestsPage = () => {
   const [grants, setGrants] = React.useState<Grant[] | null>();
   // `<documentId>/<verb>` of the decision under way
   const [busy, setBusy] = React.useState<string | null>(null);
+  // The server's limit (ID_VAULT_GRANT_MAX_DAYS, at most the rules' 30 days): told by the list, never re-typed here.
+  const [maxDays, setMaxDays] = React.useState<number | null>(null);
 
   const load = React.useCallback(async () => {
-    const res = await run(get<{ data: Grant[] }>('/id-vault/grants'));
+    const res = await run(get<{ data: Grant[]; meta?: { maxDays?: number } }>('/id-vault/grants'));
     setGrants((prev) => res?.data ?? prev ?? null);
+    if (res?.meta?.maxDays) setMaxDays(res.meta.maxDays);
   }, [get, run]);
 
   React.useEffect(() => {
@@ -218,7 +219,7 @@ const AccessRequestsPage = () => {
       />
       <Layouts.Content>
         <Flex direction="column" alignItems="stretch" gap={8}>
-          {canRequest && <RequestForm onRequested={load} />}
+          {canRequest && maxDays !== null && <RequestForm onRequested={load} maxDays={maxDays} />}
           {grants.length === 0 ? (
             <Typography textColor="neutral600">{formatMessage(t('grants.empty', 'No access requests yet.'))}</Typography>
           ) : (

@@ -6,13 +6,8 @@ import dataKey from './data-key/schema.json';
 import blindIndex from './blind-index/schema.json';
 import auditEvent from './audit-event/schema.json';
 import accessGrant from './access-grant/schema.json';
-import benchTwin from './bench-twin/schema.json';
-
-/** True only in `npm run bench`: the unencrypted twin of the customer exists for nothing else. */
-export const BENCH = process.env.ID_VAULT_BENCH === '1';
 
 export default {
-  ...(BENCH ? { 'bench-twin': { schema: benchTwin } } : {}),
   customer: { schema: customer },
   'identity-document': { schema: identityDocument },
   'org-unit': { schema: orgUnit },

@@ -1,6 +1,5 @@
 import { factories } from '@strapi/strapi';
 import { getService, UIDS } from '../utils/strapi';
-import { BENCH } from '../content-types';
 import admin from './admin';
 
 // Thin core controllers: everything sensitive happens in the document-service middleware and lifecycles.
@@ -15,6 +14,5 @@ export default {
   'identity-document': factories.createCoreController(UIDS.identityDocument),
   'org-unit': factories.createCoreController(UIDS.orgUnit),
   tag: factories.createCoreController(UIDS.tag),
-  ...(BENCH ? { 'bench-twin': factories.createCoreController('plugin::id-vault.bench-twin' as any) } : {}),
   admin,
 };

@@ -1,6 +1,5 @@
 import { factories } from '@strapi/strapi';
 import { UIDS, ACTIONS } from '../utils/strapi';
-import { BENCH } from '../content-types';
 
 const POLICIES = ['plugin::id-vault.is-identified'];
 
@@ -38,8 +37,7 @@ export default {
     // Lazy, because the core router needs the content types, which exist only once Strapi has loaded the
     // plugin; built once, because Strapi writes each route's auth scope into these very objects.
     get routes() {
-      const uids: string[] = [UIDS.customer, UIDS.identityDocument, UIDS.orgUnit, UIDS.tag];
-      if (BENCH) uids.push('plugin::id-vault.bench-twin');
+      const uids = [UIDS.customer, UIDS.identityDocument, UIDS.orgUnit, UIDS.tag];
       return (routes ??= [
         ...uids.flatMap(coreRoutes),
         // Permission "reveal" of Customer in Users & Permissions roles and custom API tokens.

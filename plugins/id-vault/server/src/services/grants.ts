@@ -77,7 +77,12 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
   const record = (action: string, outcome: 'success' | 'denied' | 'rejected', subjectId: string | null, details?: Record<string, unknown>) =>
     audit().record({ action: `grant.${action}`, outcome, subjectUid: UIDS.accessGrant, subjectId, details: details ?? null });
 
+  const maxDays = () => Number(strapi.config.get('plugin::id-vault.grantMaxDays'));
+
   return {
+    /** The longest grant this server allows (config, at most GRANT_MAX_DAYS_LIMIT). */
+    maxDays,
+
     async list(user: { id: number }, canApprove: boolean) {
       const rows = await q().findMany({ where: canApprove ? {} : { requester: { id: user.id } }, populate: POPULATE, orderBy: { id: 'desc' } });
       const now = new Date();
@@ -85,8 +90,7 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     async request(user: { id: number }, body: unknown) {
-      const maxDays = Number(strapi.config.get('plugin::id-vault.grantMaxDays') ?? 30);
-      const parsed = grantRequestSchema(maxDays).safeParse(body);
+      const parsed = grantRequestSchema(maxDays()).safeParse(body);
       if (!parsed.success) {
         await record('request', 'rejected', null);
         throw badRequest(parsed.error);

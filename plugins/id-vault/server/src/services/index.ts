@@ -6,7 +6,6 @@ import audit from './audit';
 import access from './access';
 import grants from './grants';
 import { UIDS } from '../utils/strapi';
-import { BENCH } from '../content-types';
 
 export default {
   keys,
@@ -20,5 +19,4 @@ export default {
   'identity-document': factories.createCoreService(UIDS.identityDocument),
   'org-unit': factories.createCoreService(UIDS.orgUnit),
   tag: factories.createCoreService(UIDS.tag),
-  ...(BENCH ? { 'bench-twin': factories.createCoreService('plugin::id-vault.bench-twin' as any) } : {}),
 };

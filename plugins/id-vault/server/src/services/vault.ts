@@ -204,14 +204,13 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       // One round trip for the matching documents and their wrapped data keys, which the read that
       // follows will need (the key cache is warm by then).
       const bidx = table(UIDS.blindIndex);
-      const keyTable = table(UIDS.dataKey);
       const knex = strapi.db.connection;
-      const rows = await knex(`${bidx.name} as b`)
-        .leftJoin(`${keyTable.name} as k`, `k.${keyTable.col('ref')}`, knex.raw(`b.?? || '#' || b.??`, [bidx.col('subject'), bidx.col('docId')]))
+      const query = knex(`${bidx.name} as b`)
         .where(`b.${bidx.col('subject')}`, uid)
         .andWhere(`b.${bidx.col('field')}`, attr.name)
         .whereIn(`b.${bidx.col('token')}`, tokens)
-        .select({ docId: `b.${bidx.col('docId')}`, keyId: `k.${keyTable.col('keyId')}`, wrapped: `k.${keyTable.col('wrapped')}` });
+        .select({ docId: `b.${bidx.col('docId')}` });
+      const rows: Array<{ docId: string; keyId: string | null; wrapped: string | null }> = await keys().joinDataKeys(query, `b.${bidx.col("subject")}`, `b.${bidx.col("docId")}`);
       keys().prime(rows);
       return [...new Set(rows.map((r: any) => String(r.docId)))];
     },
