@@ -210,7 +210,9 @@ const scopeSetup = async (strapi) => {
     console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped, relation })}`);
   } finally {
     await strapi.destroy().catch(() => {});
-    if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    // BENCH_KEEP_DATABASE=1 keeps the PostgreSQL database (to EXPLAIN what the bench ran); drop it yourself.
+    if (client === 'postgres' && process.env.BENCH_KEEP_DATABASE === '1') log(`kept database ${dbName}`);
+    else if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
     fs.rmSync(appDir, { recursive: true, force: true });
   }

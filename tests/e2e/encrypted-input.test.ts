@@ -7,7 +7,7 @@
 import fs from 'fs';
 import path from 'path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { bootStrapi, adminUser, ROOT, type TestApp } from '../helpers/strapi';
+import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson, mask } from '../../plugins/id-vault/server/src/domain';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   app = await bootStrapi({ serveAdminPanel: true });
   await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
-  const created = await app.strapi.documents(UID).create({
+  const created = await systemDocs(app, UID).create({
     data: { kind: 'personal', name: 'E2E test person', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address, hidden: false },
   });
   documentId = created.documentId;
@@ -91,10 +91,10 @@ test('an editor sees masks, and saving with the masks untouched keeps the stored
   await page.fill('textarea[name=notes], input[name=notes]', 'Edited in the browser');
   await page.getByRole('button', { name: 'Save' }).click();
   const deadline = Date.now() + 30000;
-  while ((await app.strapi.documents(UID).findOne({ documentId }))?.notes !== 'Edited in the browser' && Date.now() < deadline) {
+  while ((await systemDocs(app, UID).findOne({ documentId }))?.notes !== 'Edited in the browser' && Date.now() < deadline) {
     await page.waitForTimeout(250);
   }
-  const stored = await app.strapi.documents(UID).findOne({ documentId });
+  const stored = await systemDocs(app, UID).findOne({ documentId });
   expect(stored).toMatchObject({ notes: 'Edited in the browser', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address });
 });
 

@@ -84,6 +84,17 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     return { id: { $in: strapi.db.connection(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids) } };
   };
 
+  /**
+   * "Not hidden" as `id NOT IN (ids of hidden customers)`: the few hidden ids come from the (hidden, id)
+   * index, and a scan never has to read the `hidden` column, which sits behind the ciphertext columns
+   * (`hidden = false` made PostgreSQL decode every row up to it: 1.7× on a relation filter).
+   */
+  const notHidden = () => {
+    const meta: any = strapi.db.metadata.get(UIDS.customer);
+    const hiddenIds = strapi.db.connection(meta.tableName).select('id').where(meta.attributes.hidden.columnName ?? 'hidden', true);
+    return { id: { $notIn: hiddenIds } };
+  };
+
   /** The link table of customer → team, which the unit and subtree scopes read by org unit. */
   const teamLink = () => (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
 
@@ -133,7 +144,7 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
       if (!isProtected(uid) || a.unrestricted) return Promise.resolve(null);
       return oncePerRequest(strapi, `row-filter:${uid}:${which}`, () =>
         asSystem(async () => {
-          const hidden = a.viewHidden ? null : { hidden: false };
+          const hidden = a.viewHidden ? null : notHidden();
           const path = CUSTOMER_PATH[uid];
           if (a.caller.kind === 'admin') {
             return and(await adminFilter(uid, which), path && hidden ? { [path]: hidden } : hidden);
