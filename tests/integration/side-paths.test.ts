@@ -283,6 +283,7 @@ describe('4. relation writes touch only rows the caller may change', () => {
     ]) {
       const res = await put(data);
       expect([data, res.status >= 400 && res.status < 500]).toEqual([data, true]);
+      expect(res.body.error.message).not.toMatch(/Invalid key/); // refused for the rows, not for the payload's shape
     }
     expect(await docOwner(customers.south.doc.id)).toBe(customers.south.documentId);
     expect(await docOwner(customers.hidden.doc.id)).toBe(customers.hidden.documentId);
@@ -298,6 +299,7 @@ describe('4. relation writes touch only rows the caller may change', () => {
     ] as const) {
       const res = await putUnit(unit, data);
       expect([unit, data, res.status >= 400 && res.status < 500]).toEqual([unit, data, true]);
+      expect(res.body.error.message).not.toMatch(/Invalid key/);
     }
     expect(await teamOf(customers.south.id)).toBe(units.South.documentId);
     expect(await teamOf(customers.hidden.id)).toBe(units.North.documentId);
@@ -308,6 +310,27 @@ describe('4. relation writes touch only rows the caller may change', () => {
     // What is the caller's own stays possible.
     const mine = await putUnit('North', { name: 'North' });
     expect(mine.status).toBe(200);
+  });
+
+  test('API token (scope all, no hidden customers): a hidden customer\'s document cannot be taken', async () => {
+    const token = await apiToken(app.strapi, 'custom', ['customer.find', 'customer.update', 'identity-document.find', 'org-unit.update'].map((a) => `plugin::id-vault.${a}`));
+    const res = await app.http().put(`${API}/customers/${customers.south.documentId}`).set(bearer(token))
+      .send({ data: { documents: { connect: [customers.hidden.doc.documentId] } } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.body.error.message).not.toMatch(/Invalid key/); // refused for the row, not for the payload's shape
+    const unit = await app.http().put(`${API}/org-units/${units.South.documentId}`).set(bearer(token))
+      .send({ data: { customers: { connect: [customers.hidden.documentId] } } });
+    expect(unit.status).toBeGreaterThanOrEqual(400);
+    expect(await docOwner(customers.hidden.doc.id)).toBe(customers.hidden.documentId);
+    expect(await teamOf(customers.hidden.id)).toBe(units.North.documentId);
+    // The same token moves a visible customer's document: what it may change, it changes.
+    const ok = await app.http().put(`${API}/customers/${customers.south.documentId}`).set(bearer(token))
+      .send({ data: { documents: { connect: [customers.north.doc.documentId] } } });
+    expect(ok.status).toBe(200);
+    expect(await docOwner(customers.north.doc.id)).toBe(customers.south.documentId);
+    await app.http().put(`${API}/customers/${customers.north.documentId}`).set(bearer(token)).send({ data: { documents: { connect: [customers.north.doc.documentId] } } });
+    expect(await docOwner(customers.north.doc.id)).toBe(customers.north.documentId);
   });
 
   test('admin in the Content Manager: a foreign document cannot be connected', async () => {

@@ -249,7 +249,7 @@ const AccessRequestsPage = () => {
                       <Typography>
                         {g.orgUnit
                           ? formatMessage(t('grants.orgUnit', 'Org unit {name}'), { name: g.orgUnit.name })
-                          : g.customers.map((c) => c.name).join(', ')}
+                          : g.customers.map((c) => c.name || c.documentId).join(', ') /* no name: a customer you cannot read */}
                       </Typography>
                     </Td>
                     <Td>
