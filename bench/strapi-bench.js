@@ -182,6 +182,13 @@ const scopeSetup = async (strapi) => {
     const [a, b] = await Promise.all([get(`/customers?filters[idNumber][$eq]=${probe.idNumber}`), get(`/bench-twins?filters[idNumber][$eq]=${probe.idNumber}`)]);
     if (a.data[0]?.idNumber !== probe.idNumber || b.data[0]?.idNumber !== probe.idNumber) throw new Error('the two sides disagree');
 
+    if (process.env.BENCH_SEED_ONLY === '1') {
+      // Seed, set up the scope, keep the database for EXPLAIN; measure nothing.
+      process.env.BENCH_KEEP_DATABASE = '1';
+      await scopeSetup(strapi);
+      console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, seedOnly: true })}`);
+      return;
+    }
     log('REST list of 100…');
     const list = await interleave(() => get('/customers?pagination[pageSize]=100'), () => get('/bench-twins?pagination[pageSize]=100'), { rounds: 120 });
     log('exact search…');

@@ -8,6 +8,7 @@ import { isProtected } from '../services/access';
 
 /** Operators a query may put on an encrypted column the caller sees plain (what the blind index leaves there). */
 const NULL_CHECKS = new Set(['$null', '$notNull']);
+const SORTING = Symbol('sorting');
 const isKnexQuery = (v: any) => !!v && typeof v === 'object' && typeof v.toSQL === 'function' && typeof v.client === 'object';
 
 /** Fail closed: a shape the layer cannot read is refused (the reason names the shape, never a value). */
@@ -52,6 +53,7 @@ export const rowGuard = (strapi: Core.Strapi) => {
     const visibility = a.visibility(uid, key);
     if (visibility === 'hidden') throw invalidKey(key);
     if (visibility === 'masked') throw new IdVaultQueryError(key, `${key} is masked for you: it cannot be filtered, searched or sorted on`);
+    if (value === SORTING) throw new IdVaultQueryError(key, `${key} is encrypted and cannot be sorted on`);
     const ops = isPlainObject(value) ? Object.keys(value) : [];
     if (!ops.length || ops.some((op) => !NULL_CHECKS.has(op))) {
       throw new IdVaultQueryError(key, `${key} is encrypted: filter it through the API's filters (exact match), not on the stored column`);
@@ -149,7 +151,7 @@ export const rowGuard = (strapi: Core.Strapi) => {
       let current = uid;
       for (const part of path) {
         if (fields().find(current, part)) {
-          checkEncrypted(a, current, part, undefined);
+          checkEncrypted(a, current, part, SORTING);
         }
         const attr = meta(current)?.attributes?.[part];
         if (attr?.type !== 'relation' || !attr.target) break;
@@ -195,7 +197,7 @@ export const rowGuard = (strapi: Core.Strapi) => {
       if (typeof p.filters === 'function') p.filters = plainColumnsOnly(p.filters);
       else if (p.filters !== undefined && p.filters !== null) p.filters = await sealWhere(a, uid, p.filters);
       const where = await sealWhere(a, uid, p.where);
-      p.where = and(where, await access().rowFilter(uid, a, 'read')) ?? where;
+      p.where = and(where, await access().rowFilter(uid, a, 'read', event.action === 'beforeCount')) ?? where;
       checkOrder(a, uid, p.orderBy);
       if (p.populate !== undefined) p.populate = await sealPopulate(a, uid, p.populate);
     });

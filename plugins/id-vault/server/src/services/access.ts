@@ -73,15 +73,25 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
       return where && Object.keys(where).length ? where : null;
     });
 
-  /** The customer-level filter of a row scope, or null when it restricts nothing. */
-  const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
+  /**
+   * The customer-level filter of a row scope, or null when it restricts nothing. `forCount`: the form for a
+   * count on PostgreSQL (below).
+   */
+  const scopeFilter = async (a: Access, scope: RowScope | 'none', forCount = false): Promise<object | null> => {
     if (scope === 'all') return null;
     if (scope === 'none' || a.caller.kind !== 'user') return NOTHING;
     if (scope === 'own') return { apiOwner: { id: a.caller.id } };
     // `id IN (select … from the team link table)`: no join, so lists and counts stay index lookups.
     const link = teamLink();
     const ids = await unitsOfUser(a.caller.id, scope === 'subtree');
-    return { id: { $in: strapi.db.connection(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids) } };
+    const knex = strapi.db.connection;
+    const inScope = knex(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids);
+    // A count must visit every row in scope. As `IN (subquery)` PostgreSQL hashes the link rows and scans the
+    // whole primary key (2.6× the unscoped count at 500,000 customers); as `= ANY(ARRAY(subquery))` it probes
+    // the primary key with the scope's ids only (1.1×). A page (ORDER BY id LIMIT n) is fastest as IN (a merge
+    // semi join that stops after n rows), so lists keep that form.
+    if (forCount && strapi.db.dialect.client === 'postgres') return { id: { $eq: knex.raw('ANY(ARRAY(?))', [inScope]) } };
+    return { id: { $in: inScope } };
   };
 
   /**
@@ -140,16 +150,16 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
      * included, or null for no limit. Applies to customers and to types that belong to a customer.
      * Admins' row scope is their Content Manager permission's (RBAC conditions); API callers' the policy's.
      */
-    rowFilter(uid: string, a: Access, which: 'read' | 'write'): Promise<object | null> {
+    rowFilter(uid: string, a: Access, which: 'read' | 'write', forCount = false): Promise<object | null> {
       if (!isProtected(uid) || a.unrestricted) return Promise.resolve(null);
-      return oncePerRequest(strapi, `row-filter:${uid}:${which}`, () =>
+      return oncePerRequest(strapi, `row-filter:${uid}:${which}:${forCount}`, () =>
         asSystem(async () => {
           const hidden = a.viewHidden ? null : notHidden();
           const path = CUSTOMER_PATH[uid];
           if (a.caller.kind === 'admin') {
             return and(await adminFilter(uid, which), path && hidden ? { [path]: hidden } : hidden);
           }
-          const customer = and(await scopeFilter(a, a[which]), hidden);
+          const customer = and(await scopeFilter(a, a[which], forCount), hidden);
           if (!customer || !path) return customer;
           // A document without a customer belongs to nobody's scope but the unlimited one's.
           return { [path]: customer };
