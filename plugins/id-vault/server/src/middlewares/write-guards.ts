@@ -1,6 +1,6 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
-import { isPlainObject, looksMasked, mask } from '../domain';
+import { and, isPlainObject, looksMasked, mask } from '../domain';
 import { IdVaultValidationError } from '../errors';
 import { getService, UIDS } from '../utils/strapi';
 import { asSystem } from '../utils/caller';
@@ -33,10 +33,10 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     if (params.documentId && action !== 'create') {
       const service = accessService();
       const [read, write] = [await service.rowFilter(uid, access, 'read'), await service.rowFilter(uid, access, 'write')];
-      const readable = service.and({ documentId: params.documentId }, read);
+      const readable = and({ documentId: params.documentId }, read);
       await asSystem(async () => {
         if (!(await strapi.db.query(uid as any).count({ where: readable }))) throw new errors.NotFoundError('Not Found');
-        if (write && !(await strapi.db.query(uid as any).count({ where: service.and(readable, write) }))) {
+        if (write && !(await strapi.db.query(uid as any).count({ where: and(readable, write) }))) {
           await deny('this customer is outside the rows you may change');
         }
       });

@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import {
+  and,
   SYSTEM_ACCESS as SYSTEM,
   accessPolicySchema,
   resolveAccess,
@@ -108,10 +109,6 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
   /** The link table of customer → team, which the unit and subtree scopes read by org unit. */
   const teamLink = () => (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
 
-  const and = (...parts: Array<object | null | undefined>): object | null => {
-    const list = parts.filter((p): p is object => !!p && Object.keys(p).length > 0);
-    return list.length === 0 ? null : list.length === 1 ? list[0] : { $and: list };
-  };
 
   return {
     policy,
@@ -167,7 +164,6 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
       );
     },
 
-    and,
 
     /**
      * A covering index (org unit, customer) on the team link table, so a scope reads customer ids from the

@@ -1,7 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { z } from 'zod';
-import { grantRequestSchema, grantStatus, nextApproval, DAY_MS, type GrantAction, type Access } from '../domain';
+import { and, grantRequestSchema, grantStatus, nextApproval, DAY_MS, type GrantAction, type Access } from '../domain';
 import { getService, UIDS, ARCHIVE_ADMIN_ROLE } from '../utils/strapi';
 import { asSystem, oncePerRequest } from '../utils/caller';
 
@@ -210,7 +210,7 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
         }
       }
       // The caller's rows: admins' from their Content Manager read permission (RBAC conditions), API callers' from the policy.
-      const where = accessService().and({ documentId }, await accessService().rowFilter(UIDS.customer, access, 'read'));
+      const where = and({ documentId }, await accessService().rowFilter(UIDS.customer, access, 'read'));
       const row = await asSystem(() => strapi.db.query(UIDS.customer).findOne({ where, select: ['id', 'documentId'], populate: { team: { select: ['id'] } } }));
       if (!row) throw new errors.NotFoundError('Not Found');
       let grant: any = null;
