@@ -96,11 +96,14 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   /**
-   * "Not hidden" as `id NOT IN (ids of hidden customers)`: the few hidden ids come from the (hidden, id)
-   * index, and a scan never has to read the `hidden` column, which sits behind the ciphertext columns
-   * (`hidden = false` made PostgreSQL decode every row up to it: 1.7× on a relation filter).
+   * "Not hidden". On PostgreSQL as `id NOT IN (ids of hidden customers)`: the few hidden ids come from the
+   * (hidden, id) index and a scan never reads the `hidden` column, which sits behind the ciphertext columns
+   * (`hidden = false` made it decode every row up to that column: 1.7× on a relation filter). On SQLite as
+   * `hidden = false`, which the (hidden, id) index answers for pages and counts alike (NOT IN there made a
+   * masked caller's page 1.66× at 500,000 customers).
    */
   const notHidden = () => {
+    if (strapi.db.dialect.client !== 'postgres') return { hidden: false };
     const meta: any = strapi.db.metadata.get(UIDS.customer);
     const hiddenIds = strapi.db.connection(meta.tableName).select('id').where(meta.attributes.hidden.columnName ?? 'hidden', true);
     return { id: { $notIn: hiddenIds } };
