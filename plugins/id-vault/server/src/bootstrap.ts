@@ -15,7 +15,7 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
     .service('admin::permission')
     .actionProvider.registerMany(ACTION_LIST.map((a) => ({ section: 'plugins', pluginName: PLUGIN_ID, ...a })));
   await registerConditions(strapi);
-  await getService(strapi, 'access').ensureIndexes();
+  await getService(strapi, 'access').ensureScopeMirror();
 
   await getService(strapi, 'keys').indexRoot();
   await getService(strapi, 'audit').record({

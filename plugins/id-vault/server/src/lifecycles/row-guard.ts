@@ -197,7 +197,7 @@ export const rowGuard = (strapi: Core.Strapi) => {
       if (typeof p.filters === 'function') p.filters = plainColumnsOnly(p.filters);
       else if (p.filters !== undefined && p.filters !== null) p.filters = await sealWhere(a, uid, p.filters);
       const where = await sealWhere(a, uid, p.where);
-      p.where = and(where, await access().rowFilter(uid, a, 'read', event.action === 'beforeCount')) ?? where;
+      p.where = and(where, await access().rowFilter(uid, a, 'read')) ?? where;
       checkOrder(a, uid, p.orderBy);
       if (p.populate !== undefined) p.populate = await sealPopulate(a, uid, p.populate);
     });

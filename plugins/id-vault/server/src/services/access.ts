@@ -14,6 +14,7 @@ import {
 import { asSystem, callerOf, isSystemMarked, oncePerRequest } from '../utils/caller';
 import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
 import { ensureDefaultRoles } from '../defaults';
+import { ensureScopeMirror, SCOPE_COLUMN } from '../utils/scope-mirror';
 
 /** Types whose rows belong to a customer: the customer itself, or a document's customer. */
 export const CUSTOMER_PATH: Record<string, string | null> = { [UIDS.customer]: null, [UIDS.identityDocument]: 'customer' };
@@ -74,25 +75,13 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
       return where && Object.keys(where).length ? where : null;
     });
 
-  /**
-   * The customer-level filter of a row scope, or null when it restricts nothing. `forCount`: the form for a
-   * count on PostgreSQL (below).
-   */
-  const scopeFilter = async (a: Access, scope: RowScope | 'none', forCount = false): Promise<object | null> => {
+  /** The customer-level filter of a row scope, or null when it restricts nothing. */
+  const scopeFilter = async (a: Access, scope: RowScope | 'none'): Promise<object | null> => {
     if (scope === 'all') return null;
     if (scope === 'none' || a.caller.kind !== 'user') return NOTHING;
     if (scope === 'own') return { apiOwner: { id: a.caller.id } };
-    // `id IN (select … from the team link table)`: no join, so lists and counts stay index lookups.
-    const link = teamLink();
-    const ids = await unitsOfUser(a.caller.id, scope === 'subtree');
-    const knex = strapi.db.connection;
-    const inScope = knex(link.name).select(link.joinColumn.name).whereIn(link.inverseJoinColumn.name, ids);
-    // A count must visit every row in scope. As `IN (subquery)` PostgreSQL hashes the link rows and scans the
-    // whole primary key (2.6× the unscoped count at 500,000 customers); as `= ANY(ARRAY(subquery))` it probes
-    // the primary key with the scope's ids only (1.1×). A page (ORDER BY id LIMIT n) is fastest as IN (a merge
-    // semi join that stops after n rows), so lists keep that form.
-    if (forCount && strapi.db.dialect.client === 'postgres') return { id: { $eq: knex.raw('ANY(ARRAY(?))', [inScope]) } };
-    return { id: { $in: inScope } };
+    // The team mirrored onto the row (utils/scope-mirror.ts): a range of one index for pages and counts alike.
+    return { [SCOPE_COLUMN]: { $in: await unitsOfUser(a.caller.id, scope === 'subtree') } };
   };
 
   /**
@@ -108,10 +97,6 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     const hiddenIds = strapi.db.connection(meta.tableName).select('id').where(meta.attributes.hidden.columnName ?? 'hidden', true);
     return { id: { $notIn: hiddenIds } };
   };
-
-  /** The link table of customer → team, which the unit and subtree scopes read by org unit. */
-  const teamLink = () => (strapi.db.metadata.get(UIDS.customer) as any).attributes.team.joinTable;
-
 
   return {
     policy,
@@ -150,16 +135,16 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
      * included, or null for no limit. Applies to customers and to types that belong to a customer.
      * Admins' row scope is their Content Manager permission's (RBAC conditions); API callers' the policy's.
      */
-    rowFilter(uid: string, a: Access, which: 'read' | 'write', forCount = false): Promise<object | null> {
+    rowFilter(uid: string, a: Access, which: 'read' | 'write'): Promise<object | null> {
       if (!isProtected(uid) || a.unrestricted) return Promise.resolve(null);
-      return oncePerRequest(strapi, `row-filter:${uid}:${which}:${forCount}`, () =>
+      return oncePerRequest(strapi, `row-filter:${uid}:${which}`, () =>
         asSystem(async () => {
           const hidden = a.viewHidden ? null : notHidden();
           const path = CUSTOMER_PATH[uid];
           if (a.caller.kind === 'admin') {
             return and(await adminFilter(uid, which), path && hidden ? { [path]: hidden } : hidden);
           }
-          const customer = and(await scopeFilter(a, a[which], forCount), hidden);
+          const customer = and(await scopeFilter(a, a[which]), hidden);
           if (!customer || !path) return customer;
           // A document without a customer belongs to nobody's scope but the unlimited one's.
           return { [path]: customer };
@@ -168,16 +153,8 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
 
-    /**
-     * A covering index (org unit, customer) on the team link table, so a scope reads customer ids from the
-     * index alone. Strapi does not declare indexes on link tables and keeps ones it did not create.
-     */
-    async ensureIndexes() {
-      const link = teamLink();
-      const knex = strapi.db.connection;
-      const name = `${link.name}_scope_idx`;
-      await knex.raw(`CREATE INDEX IF NOT EXISTS ?? ON ?? (??, ??)`, [name, link.name, link.inverseJoinColumn.name, link.joinColumn.name]);
-    },
+    /** The org unit mirrored onto each customer row, which unit and subtree scopes read (utils/scope-mirror.ts). */
+    ensureScopeMirror: () => ensureScopeMirror(strapi),
 
     /** The default roles, once, on the first run: call from the application's bootstrap (see defaults.ts). */
     ensureDefaultRoles: () => ensureDefaultRoles(strapi),
