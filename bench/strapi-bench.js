@@ -12,53 +12,15 @@ const path = require('path');
 const fs = require('fs');
 const { randomBytes } = require('crypto');
 const { interleave } = require('./stats');
+const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
 
-const ROOT = path.resolve(__dirname, '..');
-const DIST = path.join(ROOT, 'plugins', 'id-vault', 'dist', 'server');
 const client = process.argv[2] || 'sqlite';
 const N = Number(process.env.BENCH_CUSTOMERS || 50000);
-const PG = process.env.ID_VAULT_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const UID = 'plugin::id-vault.customer';
 const log = (...a) => console.error(`[bench ${client}]`, ...a);
 
-const secret = () => randomBytes(24).toString('base64');
-Object.assign(process.env, {
-  STRAPI_TELEMETRY_DISABLED: 'true',
-  APP_KEYS: `${secret()},${secret()}`,
-  API_TOKEN_SALT: secret(),
-  ADMIN_JWT_SECRET: secret(),
-  TRANSFER_TOKEN_SALT: secret(),
-  JWT_SECRET: secret(),
-  ENCRYPTION_KEY: secret(),
-  ID_VAULT_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-});
+Object.assign(process.env, secretsEnv());
 const dbName = `idvault_bench_${process.pid}`;
-
-/** A throw-away JavaScript copy of the compiled app (config, src) plus the twin as `api::bench-twin.bench-twin`. */
-const benchApp = () => {
-  fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(ROOT, '.tmp', 'bench-app-'));
-  fs.cpSync(path.join(ROOT, 'dist', 'config'), path.join(dir, 'config'), { recursive: true });
-  fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(dir, 'src'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
-  for (const link of ['plugins', 'node_modules']) fs.symlinkSync(path.join(ROOT, link), path.join(dir, link), 'dir');
-  fs.mkdirSync(path.join(dir, 'public', 'uploads'), { recursive: true });
-  const api = path.join(dir, 'src', 'api', 'bench-twin');
-  fs.mkdirSync(path.join(api, 'content-types', 'bench-twin'), { recursive: true });
-  fs.copyFileSync(path.join(__dirname, 'twin', 'schema.json'), path.join(api, 'content-types', 'bench-twin', 'schema.json'));
-  for (const [kind, factory] of [['routes', 'createCoreRouter'], ['controllers', 'createCoreController'], ['services', 'createCoreService']]) {
-    fs.mkdirSync(path.join(api, kind), { recursive: true });
-    fs.writeFileSync(path.join(api, kind, 'bench-twin.js'), `module.exports = require('@strapi/strapi').factories.${factory}('api::bench-twin.bench-twin');\n`);
-  }
-  return dir;
-};
-
-const pgAdmin = async (sql) => {
-  const { Client } = require('pg');
-  const c = new Client({ connectionString: PG });
-  await c.connect();
-  try { await c.query(sql); } finally { await c.end(); }
-};
 
 const seed = async (strapi) => {
   const knex = strapi.db.connection;
@@ -147,7 +109,7 @@ const scopeSetup = async (strapi) => {
 (async () => {
   if (client === 'postgres') {
     await pgAdmin(`CREATE DATABASE ${dbName}`);
-    Object.assign(process.env, { DATABASE_CLIENT: 'postgres', DATABASE_URL: PG.replace(/\/[^/]*$/, `/${dbName}`) });
+    Object.assign(process.env, { DATABASE_CLIENT: 'postgres', DATABASE_URL: pgUrl(dbName) });
   } else {
     fs.mkdirSync(path.join(ROOT, '.tmp', 'bench'), { recursive: true });
     process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'bench', `${dbName}.db`);
@@ -220,7 +182,7 @@ const scopeSetup = async (strapi) => {
     // BENCH_KEEP_DATABASE=1 keeps the PostgreSQL database (to EXPLAIN what the bench ran); drop it yourself.
     if (client === 'postgres' && process.env.BENCH_KEEP_DATABASE === '1') log(`kept database ${dbName}`);
     else if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${process.env.DATABASE_FILENAME}${ext}`, { force: true });
+    else removeSqlite(process.env.DATABASE_FILENAME);
     fs.rmSync(appDir, { recursive: true, force: true });
   }
   process.exit(0);
