@@ -1,15 +1,9 @@
 import type { Core } from '@strapi/strapi';
-import { randomInt } from 'node:crypto';
 import { customerViolations } from '../domain/customer';
 import { IdVaultValidationError } from '../errors';
-import { getService, UIDS } from '../utils/strapi';
-import { asSystem } from '../utils/caller';
+import { getService, newDocumentId, UIDS } from '../utils/strapi';
+import { asSystem, requestState } from '../utils/caller';
 import type { FieldTokens } from '../services/vault';
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-/** Same shape as Strapi's own document ids (24 lower-case letters and digits, starting with a letter). */
-const newDocumentId = () =>
-  ALPHABET[randomInt(26)] + Array.from({ length: 23 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
 
 /**
  * The storage boundary as database lifecycles: whatever path writes a row (REST, Content Manager,
@@ -34,10 +28,16 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     if (violation) throw new IdVaultValidationError(violation.field, violation.message);
   };
 
-  const protect = async (uid: string, data: any, documentId: string, where?: any): Promise<FieldTokens> => {
-    const { tokens, plain } = await vault().protect(uid, data, documentId);
+  const protect = async (uid: string, data: any, documentId: string, where?: any): Promise<{ tokens: FieldTokens; newKey: boolean }> => {
+    const { tokens, plain, newKey } = await vault().protect(uid, data, documentId, !where);
     await checkRecord(uid, data, plain, where);
-    return tokens;
+    return { tokens, newKey };
+  };
+
+  /** Row id → documentId of rows this request has read (Strapi reads a row before it updates it by id). */
+  const knownDocumentId = (uid: string, where: any): string | undefined => {
+    const id = where && Object.keys(where).length === 1 ? where.id : undefined;
+    return typeof id === 'number' || typeof id === 'string' ? (requestState(strapi)?.memo.get(`document-id:${uid}:${id}`) as string | undefined) : undefined;
   };
 
   /** Drops the index of documents that have no row left (a draft-and-publish document has two). */
@@ -54,10 +54,18 @@ export const storageBoundary = (strapi: Core.Strapi) => {
       const data = event.params.data;
       if (!encrypted(uid).length) return;
       data.documentId ??= newDocumentId();
-      event.state.idvTokens = await protect(uid, data, data.documentId);
+      event.state.idvProtected = await protect(uid, data, data.documentId);
     },
     async afterCreate(event: any) {
-      if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.params.data.documentId, event.state.idvTokens);
+      const p = event.state.idvProtected;
+      if (p) await vault().writeIndex(event.model.uid, event.params.data.documentId, p.tokens, p.newKey);
+    },
+
+    afterFindOne(event: any) {
+      const row = event.result;
+      if (row?.id !== undefined && typeof row.documentId === 'string' && encrypted(event.model.uid).length) {
+        requestState(strapi)?.memo.set(`document-id:${event.model.uid}:${row.id}`, row.documentId);
+      }
     },
 
     async beforeCreateMany(event: any) {
@@ -66,11 +74,11 @@ export const storageBoundary = (strapi: Core.Strapi) => {
       event.state.idvItems = [];
       for (const data of event.params.data) {
         data.documentId ??= newDocumentId();
-        event.state.idvItems.push({ documentId: data.documentId, tokens: await protect(uid, data, data.documentId) });
+        event.state.idvItems.push({ documentId: data.documentId, ...(await protect(uid, data, data.documentId)) });
       }
     },
     async afterCreateMany(event: any) {
-      for (const item of event.state.idvItems ?? []) await vault().writeIndex(event.model.uid, item.documentId, item.tokens);
+      for (const item of event.state.idvItems ?? []) await vault().writeIndex(event.model.uid, item.documentId, item.tokens, item.newKey);
     },
 
     async beforeUpdate(event: any) {
@@ -80,10 +88,12 @@ export const storageBoundary = (strapi: Core.Strapi) => {
         if (uid === UIDS.customer) await checkRecord(uid, data, {}, event.params.where);
         return;
       }
-      const row = await asSystem(() => strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] }));
-      if (!row) return;
-      event.state.idvDocumentId = row.documentId;
-      event.state.idvTokens = await protect(uid, data, row.documentId, event.params.where);
+      const documentId =
+        knownDocumentId(uid, event.params.where) ??
+        (await asSystem(() => strapi.db.query(uid).findOne({ where: event.params.where, select: ['documentId'] })))?.documentId;
+      if (!documentId) return;
+      event.state.idvDocumentId = documentId;
+      event.state.idvTokens = (await protect(uid, data, documentId, event.params.where)).tokens;
     },
     async afterUpdate(event: any) {
       if (event.state.idvTokens) await vault().writeIndex(event.model.uid, event.state.idvDocumentId, event.state.idvTokens);

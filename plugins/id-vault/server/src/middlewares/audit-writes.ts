@@ -34,9 +34,18 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
     const { uid, action, params } = ctx;
     if (!WRITES.has(action) || !getService(strapi, 'fields').of(uid).length) return next();
     const event = { action: `${subjectName(uid)}.${action}`, subjectUid: uid };
-    let result: any;
     try {
-      result = await next();
+      // The write and its event in one transaction: both commit, or neither.
+      return await strapi.db.transaction(async () => {
+        const result = await next();
+        await audit().record({
+          ...event,
+          outcome: 'success',
+          subjectId: result?.documentId ?? params.documentId ?? null,
+          fields: action === 'update' ? changedFields(uid, params.data, ctx.before) : action === 'create' ? changedFields(uid, params.data, null) : [],
+        });
+        return result;
+      });
     } catch (e) {
       await audit().record({
         ...event,
@@ -46,12 +55,5 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
       });
       throw e;
     }
-    await audit().record({
-      ...event,
-      outcome: 'success',
-      subjectId: result?.documentId ?? params.documentId ?? null,
-      fields: action === 'update' ? changedFields(uid, params.data, ctx.before) : action === 'create' ? changedFields(uid, params.data, null) : [],
-    });
-    return result;
   };
 };

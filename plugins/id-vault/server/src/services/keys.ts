@@ -7,7 +7,7 @@ import {
   type DataKey,
   type MasterKeyRing,
 } from '../crypto';
-import { UIDS } from '../utils/strapi';
+import { UIDS, withKnex, stamps } from '../utils/strapi';
 
 const INDEX_ROOT_REF = 'index-root';
 
@@ -40,22 +40,50 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
     return ring;
   };
 
-  /** Reads or creates the data key stored under `ref`. */
-  const keyForRef = async (ref: string): Promise<DataKey> => {
-    const found = await query().findOne({ where: { ref }, select: ['keyId', 'wrapped'] });
-    if (found) return { id: found.keyId, key: unwrap(found.keyId, found.wrapped) };
+  /** Which key id each ref names (refs never change key: erasure deletes the row, rotation re-wraps). */
+  const refs = new Map<string, string>();
+  const rememberRef = (ref: string, keyId: string) => {
+    refs.delete(ref);
+    refs.set(ref, keyId);
+    while (refs.size > CACHE_SIZE) refs.delete(refs.keys().next().value as string);
+  };
+
+  const select = async (ref: string): Promise<DataKey | null> => {
+    const t = table();
+    const found: any = await withKnex(strapi, (knex) => knex(t.name).where(t.col('ref'), ref).first({ keyId: t.col('keyId'), wrapped: t.col('wrapped') }));
+    if (!found) return null;
+    rememberRef(ref, found.keyId);
+    return { id: found.keyId, key: unwrap(found.keyId, found.wrapped) };
+  };
+
+  /**
+   * Reads or creates the data key stored under `ref`. `fresh`: the ref is most likely new (a create), so it
+   * inserts first and reads only if another writer was first. With knex, not db.query: no read-back.
+   */
+  const keyForRef = async (ref: string, fresh = false): Promise<DataKey & { created?: boolean }> => {
+    const known = refs.get(ref);
+    const cachedKey = known !== undefined ? unwrapped.get(known) : undefined;
+    if (known !== undefined && cachedKey) {
+      remember(known, cachedKey);
+      return { id: known, key: cachedKey };
+    }
+    if (!fresh) {
+      const found = await select(ref);
+      if (found) return found;
+    }
     const dk = newDataKey();
-    const wrapped = wrapDataKey(getRing(), dk);
-    try {
-      await query().create({ data: { ref, keyId: dk.id, wrapped, masterKeyId: getRing().active.id } });
-    } catch (e) {
-      // Another process created it first (unique ref): use theirs.
-      const again = await query().findOne({ where: { ref }, select: ['keyId', 'wrapped'] });
-      if (!again) throw e;
-      return { id: again.keyId, key: unwrap(again.keyId, again.wrapped) };
+    const t = table();
+    const row = { [t.col('ref')]: ref, [t.col('keyId')]: dk.id, [t.col('wrapped')]: wrapDataKey(getRing(), dk), [t.col('masterKeyId')]: getRing().active.id, ...stamps(strapi) };
+    const inserted: any[] = await withKnex(strapi, (knex) => knex(t.name).insert(row).onConflict(t.col('ref')).ignore().returning(t.col('keyId')));
+    if (!inserted.length) {
+      // Another writer created it first (unique ref): use theirs.
+      const theirs = await select(ref);
+      if (!theirs) throw new Error('id-vault: a data key could neither be created nor read');
+      return theirs;
     }
     remember(dk.id, dk.key);
-    return dk;
+    rememberRef(ref, dk.id);
+    return { ...dk, created: true };
   };
 
   const unwrap = (keyId: string, wrapped: string): Buffer => {
@@ -81,8 +109,8 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
       return getRing().active.id;
     },
     /** The data key of one record (content-type uid + documentId), created on first use. */
-    dataKeyFor(uid: string, documentId: string): Promise<DataKey> {
-      return keyForRef(`${uid}#${documentId}`);
+    dataKeyFor(uid: string, documentId: string, fresh = false): Promise<DataKey & { created?: boolean }> {
+      return keyForRef(`${uid}#${documentId}`, fresh);
     },
     /** Loads and unwraps the given key ids into the cache; ids that do not exist stay unknown. */
     async load(keyIds: Iterable<string>): Promise<void> {
@@ -126,8 +154,14 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
     },
     /** Drops keys from this process's cache (all of them without ids). */
     forget(keyIds?: Iterable<string>): void {
-      if (!keyIds) unwrapped.clear();
-      else for (const id of keyIds) unwrapped.delete(id);
+      if (!keyIds) {
+        unwrapped.clear();
+        refs.clear();
+        return;
+      }
+      const gone = new Set(keyIds);
+      for (const id of gone) unwrapped.delete(id);
+      for (const [ref, id] of refs) if (gone.has(id)) refs.delete(ref);
     },
     /** How many unwrapped keys this process holds (bounded by ID_VAULT_KEY_CACHE_SIZE). */
     cacheSize(): number {

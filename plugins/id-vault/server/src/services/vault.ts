@@ -15,7 +15,7 @@ import { validateValue, normalise, mask, SYSTEM_ACCESS as SYSTEM, type Access } 
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
 import { getService, UIDS } from '../utils/strapi';
 import type { EncryptedAttribute } from './fields';
-import { asSystem, type DecryptFailure } from '../utils/caller';
+import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
 type Entry = Record<string, any>;
 /** Blind-index tokens of one record, per field: 'e…' exact, 'p…' prefix. An empty list clears the field. */
@@ -115,10 +115,10 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
      * Idempotent: a value that already is ciphertext of this very record and field is kept (publish copies
      * rows); ciphertext of another record or field fails closed.
      */
-    async protect(uid: string, data: Entry, documentId: string): Promise<{ tokens: FieldTokens; plain: Record<string, string | null> }> {
+    async protect(uid: string, data: Entry, documentId: string, creating = false): Promise<{ tokens: FieldTokens; plain: Record<string, string | null>; newKey: boolean }> {
       const tokens: FieldTokens = new Map();
       const plain: Record<string, string | null> = {};
-      let dk: DataKey | null = null;
+      let dk: (DataKey & { created?: boolean }) | null = null;
       for (const attr of registry().of(uid)) {
         const v = data[attr.name];
         if (v === undefined) continue;
@@ -141,7 +141,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
           const checked = validateValue(attr.options.validate, v);
           if (!checked.ok) throw new IdVaultValidationError(attr.name, checked.message);
           value = checked.value;
-          dk ??= await keys().dataKeyFor(uid, documentId);
+          dk ??= await keys().dataKeyFor(uid, documentId, creating);
           data[attr.name] = encryptField(value, dk, ctx);
         } else {
           throw new IdVaultValidationError(attr.name, 'must be a string');
@@ -149,17 +149,18 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
         plain[attr.name] = value;
         tokens.set(attr.name, await tokensFor(uid, attr, value));
       }
-      return { tokens, plain };
+      return { tokens, plain, newKey: dk?.created === true };
     },
 
     /**
      * Replaces the blind-index rows of one document for the fields in `tokens`. Keyed by document id,
      * like the ciphertext's AAD, so `strapi export`/`import` (which renumbers rows) keeps search working.
      */
-    async writeIndex(uid: string, docId: string, tokens: FieldTokens): Promise<void> {
+    async writeIndex(uid: string, docId: string, tokens: FieldTokens, newDocument = false): Promise<void> {
       if (!tokens.size) return;
       const q = strapi.db.query(UIDS.blindIndex);
-      await q.deleteMany({ where: { subject: uid, docId, field: { $in: [...tokens.keys()] } } });
+      // A document whose data key was created by this very write has no index rows yet.
+      if (!newDocument) await q.deleteMany({ where: { subject: uid, docId, field: { $in: [...tokens.keys()] } } });
       const rows = [...tokens].flatMap(([field, list]) => list.map((token) => ({ subject: uid, field, token, docId })));
       if (rows.length) await q.createMany({ data: rows });
     },
@@ -169,10 +170,15 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
-     * Document ids whose `field` matches `operator value` through the blind index. Throws a 400 for what
-     * the index cannot answer.
+     * Document ids whose `field` matches `operator value` through the blind index (once per request).
+     * Throws a 400 for what the index cannot answer.
      */
-    async match(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<string[]> {
+    match(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<string[]> {
+      // A list and its count ask the same question: once per request.
+      return oncePerRequest(strapi, `match:${uid}:${attr.name}:${operator}:${JSON.stringify(value)}`, () => this.lookUp(uid, attr, operator, value));
+    },
+
+    async lookUp(uid: string, attr: EncryptedAttribute, operator: string, value: unknown): Promise<string[]> {
       const { searchable, prefixLength, indexBits } = attr.options;
       const values = operator === '$in' ? (Array.isArray(value) ? value : [value]) : [value];
       if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) {

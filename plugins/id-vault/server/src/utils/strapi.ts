@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE } from '../../../shared';
 import type { KeysService } from '../services/keys';
@@ -24,3 +25,21 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
 
 /** Internal types never reachable by any API and skipped by every hook. */
 export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.accessGrant]);
+
+/**
+ * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested
+ * `db.transaction` hands over the outer one), else with the plain connection: writes the plugin makes with
+ * knex — no db.query read-back — commit or roll back with the write they belong to.
+ */
+export const withKnex = <T>(strapi: Core.Strapi, fn: (knex: any) => Promise<T>): Promise<T> =>
+  strapi.db.inTransaction() ? (strapi.db.transaction(({ trx }: any) => fn(trx)) as Promise<T>) : fn(strapi.db.connection);
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Same shape as Strapi's own document ids (24 lower-case letters and digits, starting with a letter). */
+export const newDocumentId = () => ALPHABET[randomInt(26)] + Array.from({ length: 23 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+
+/** Strapi's bookkeeping columns as db.query sets them (SQLite keeps epoch milliseconds). */
+export const stamps = (strapi: Core.Strapi) => {
+  const now = strapi.db.dialect.client === 'postgres' ? new Date() : Date.now();
+  return { document_id: newDocumentId(), created_at: now, updated_at: now, published_at: now };
+};
