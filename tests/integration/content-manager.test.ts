@@ -77,7 +77,7 @@ test('an editor saving the form with masked values changes only what was edited'
   const plain = await app.http().get(`${CM}/${documentId}`).set(bearer(superAdmin));
   expect(plain.body.data).toMatchObject({ idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address, notes: 'Called back' });
   await app.strapi.plugin('id-vault').service('audit').flush();
-  const [last] = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'customer.update', subjectId: documentId }, orderBy: { seq: 'desc' }, limit: 1 });
+  const [last] = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'customer.update', subjectId: documentId }, orderBy: { id: 'desc' }, limit: 1 });
   expect(last).toMatchObject({ actorType: 'admin', fields: ['notes'] });
 });
 

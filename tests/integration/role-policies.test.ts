@@ -322,7 +322,7 @@ describe('hidden customers in the admin panel', () => {
     expect(hide.status).toBe(200);
     const unhide = await app.http().put(url).set(bearer(superAdmin)).send({ hidden: false });
     expect(unhide.status).toBe(200);
-    const events = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { subjectId: rows.south.documentId, action: { $in: ['customer.hide', 'customer.unhide'] } }, orderBy: { seq: 'asc' } });
+    const events = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { subjectId: rows.south.documentId, action: { $in: ['customer.hide', 'customer.unhide'] } }, orderBy: { id: 'asc' } });
     expect(events.map((e: any) => [e.action, e.outcome])).toEqual([['customer.hide', 'denied'], ['customer.hide', 'success'], ['customer.unhide', 'success']]);
   });
 });
@@ -338,7 +338,7 @@ describe('reveal', () => {
     const ok = await reveal(auth.archiveAdmin, 'north', { fields: ['idNumber', 'phone'], reason: 'customer on the phone' });
     expect(ok.status).toBe(200);
     expect(ok.body.data.values).toEqual({ idNumber: rows.north.person.idNumber, phone: rows.north.person.phone });
-    const [event] = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { action: 'customer.reveal', outcome: 'success' }, orderBy: { seq: 'desc' }, limit: 1 });
+    const [event] = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { action: 'customer.reveal', outcome: 'success' }, orderBy: { id: 'desc' }, limit: 1 });
     expect(event.fields).toEqual(['idNumber', 'phone']);
     expect(event.details.reason).toBe('customer on the phone');
     expect(JSON.stringify(event)).not.toContain(rows.north.person.idNumber);
@@ -401,8 +401,24 @@ describe('temporary access grants', () => {
     expect((await revealAs(rep)).status).toBe(403);
     const list = await app.http().get('/id-vault/grants').set(bearer(rep.jwt));
     expect(list.body.data.find((g: any) => g.documentId === id).status).toBe('expired');
-    const steps = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { subjectId: id }, orderBy: { seq: 'asc' } });
+    const steps = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { subjectId: id }, orderBy: { id: 'asc' } });
     expect(steps.map((e: any) => `${e.action}:${e.outcome}`)).toEqual(['grant.request:success', 'grant.approve:success', 'grant.approve:denied', 'grant.approve:success']);
+  });
+
+  test('a head of the requester’s unit or of any unit above it is the department head; a head of a unit below is not', async () => {
+    const junior = await person('junior', ['id-vault-sales-rep']);
+    const subhead = await person('subhead', ['unit-head']);
+    const northEast = await app.strapi.db.query(UIDS.orgUnit).findOne({ where: { documentId: unitIds.northEast } });
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: northEast.id }, data: { members: [junior.user.id], heads: [subhead.user.id] } });
+    // junior is in North-East, below North: North's head approves as department head.
+    const below = await call(junior, '', { customers: [rows.northEast.documentId], actions: ['reveal'], reason: 'callback', days: 1 });
+    expect((await call(head, `/${below.body.data.documentId}/approve`)).status).toBe(200);
+    expect((await call(archivist, `/${below.body.data.documentId}/approve`)).body.data.status).toBe('active');
+    // rep is in North: North-East's head (a unit below) cannot approve as head.
+    const above = await call(rep, '', { customers: [rows.north.documentId], actions: ['reveal'], reason: 'callback', days: 1 });
+    const refused = await call(subhead, `/${above.body.data.documentId}/approve`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/head of the requester’s org unit or of a unit above it/);
   });
 
   test('an edit grant opens a customer outside the unit in the Content Manager, to read and save, until revoked', async () => {

@@ -214,7 +214,7 @@ const AccessRequestsPage = () => {
       <Layouts.Header
         title={title}
         subtitle={formatMessage(
-          t('grants.subtitle', 'Temporary access to customers’ identity data, approved by a head of the requester’s unit and an archive admin.')
+          t('grants.subtitle', 'Temporary access to customers’ identity data, approved by a head of the requester’s unit or of a unit above it, and an archive admin.')
         )}
       />
       <Layouts.Content>

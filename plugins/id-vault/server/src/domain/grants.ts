@@ -38,8 +38,9 @@ export const grantStatus = (g: Pick<GrantFacts, 'state' | 'expiresAt'>, now: Dat
 export type Approval = { slot: 'head' | 'archive' } | { refused: string };
 
 /**
- * Which approval an approver gives: a head of the requester's org unit fills the head slot, an archive
- * admin the archive slot; two different people, neither of them the requester.
+ * Which approval an approver gives: a head of the requester's org unit or of a unit above it (the
+ * department head) fills the head slot, an archive admin the archive slot; two different people, neither
+ * of them the requester.
  */
 export const nextApproval = (g: GrantFacts, approver: { id: number; isHead: boolean; isArchiveAdmin: boolean }): Approval => {
   if (g.state !== 'pending') return { refused: `the request is ${g.state}` };
@@ -47,7 +48,7 @@ export const nextApproval = (g: GrantFacts, approver: { id: number; isHead: bool
   if (approver.id === g.headApproverId || approver.id === g.archiveApproverId) return { refused: 'you have approved this request already' };
   if (approver.isHead && g.headApproverId === null) return { slot: 'head' };
   if (approver.isArchiveAdmin && g.archiveApproverId === null) return { slot: 'archive' };
-  return { refused: 'the approval still needed is from a head of the requester’s org unit or an archive admin' };
+  return { refused: 'the approval still needed is from a head of the requester’s org unit or of a unit above it, or an archive admin' };
 };
 
 export const DAY_MS = 86_400_000;

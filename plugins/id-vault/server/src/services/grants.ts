@@ -31,8 +31,8 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
   const audit = () => getService(strapi, 'audit');
   const accessService = () => getService(strapi, 'access');
 
-  /** Org units an admin user is a member or a head of. */
-  const adminUnits = (userId: number, relation: 'members' | 'heads') => accessService().units({ [relation]: { id: userId } }, false);
+  /** Org units an admin user is a member or a head of (`below`: and every unit under them). */
+  const adminUnits = (userId: number, relation: 'members' | 'heads', below = false) => accessService().units({ [relation]: { id: userId } }, below);
 
   /** A grant as the panel shows it. Customer names only where the caller may read the customer (query layer). */
   const present = async (g: any, now = new Date()) => {
@@ -126,7 +126,8 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     async approve(user: { id: number; roles?: Array<{ code: string }> }, documentId: string) {
       const g = await load(documentId);
       const requesterUnits = g.requester ? await adminUnits(g.requester.id, 'members') : [];
-      const headed = await adminUnits(user.id, 'heads');
+      // The department head: a head of the requester's unit or of any unit above it.
+      const headed = await adminUnits(user.id, 'heads', true);
       const decision = nextApproval(
         {
           state: g.state,
