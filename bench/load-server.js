@@ -33,6 +33,24 @@ const stop = (code = 0) => {
   return stopping;
 };
 process.on('message', (m) => m?.type === 'stop' && stop(0));
+
+// CPU profiles on request (bench/load.js with LOAD_PROFILE=dir): one per measured half.
+let profiler = null;
+process.on('message', (m) => {
+  if (m?.type === 'profile-start') {
+    const inspector = require('inspector');
+    profiler = new inspector.Session();
+    profiler.connect();
+    profiler.post('Profiler.enable', () => profiler.post('Profiler.start'));
+  } else if (m?.type === 'profile-stop' && profiler) {
+    const session = profiler;
+    profiler = null;
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) require('fs').writeFileSync(m.file, JSON.stringify(res.profile));
+      session.disconnect();
+    });
+  }
+});
 process.on('disconnect', () => stop(0));
 const onSignals = () => {
   // Strapi adds its own SIGTERM/SIGINT handlers (destroy, exit); one destroy only, so ours replace them.

@@ -545,7 +545,10 @@ const runConfig = async (config, index) => {
         const leftAtStart = loadLeft;
         ctx.loadLeft = () => leftAtStart;
         log(`${name}: ${mix}, ${s} half ${h + 1}/4 (${HALF} s, ${opts.clients} clients)`);
+        // LOAD_PROFILE=dir: every server writes a CPU profile of each measured half (where the time goes).
+        if (process.env.LOAD_PROFILE) for (const sv of servers) sv.child.send({ type: 'profile-start' });
         await runHalf(ctx, sides[s], mix, HALF, stats[s], `${name}: ${mix}, ${s} half ${h + 1}/4`);
+        if (process.env.LOAD_PROFILE) for (const [i, sv] of servers.entries()) sv.child.send({ type: 'profile-stop', file: path.join(process.env.LOAD_PROFILE, `${config.db}-${config.processes}p-${mix}-${s}-${h + 1}-server${i + 1}.cpuprofile`) });
         loadLeft -= HALF;
       }
       if (aborted) return result;
