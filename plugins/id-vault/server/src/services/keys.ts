@@ -19,33 +19,31 @@ const CACHE_SIZE = Math.max(100, Number(process.env.ID_VAULT_KEY_CACHE_SIZE) || 
  * blind-index root) are random, wrapped by the active master key and stored in idv_data_keys — this service
  * owns that table: nothing else reads or writes it.
  * Unwrapped keys are cached by key id: a key id names immutable key material, so the cache never disagrees
- * with the database about a key's bytes; it is bounded (LRU) and can forget keys (erasure destroys a key:
- * `forget` drops it here; other processes drop it when their cache evicts it or they restart).
+ * with the database about a key's bytes; which key id a record's ref names is cached beside it. Both are
+ * bounded (LRU) and forget keys (erasure destroys a key: `forget` drops it here; other processes drop it
+ * when their cache evicts it or they restart).
  */
 const keys = ({ strapi }: { strapi: Core.Strapi }) => {
   let ring: MasterKeyRing | null = null;
   const unwrapped = new Map<string, Buffer>();
   let indexRoot: Buffer | null = null;
 
-  const remember = (keyId: string, key: Buffer) => {
-    unwrapped.delete(keyId);
-    unwrapped.set(keyId, key);
-    while (unwrapped.size > CACHE_SIZE) unwrapped.delete(unwrapped.keys().next().value as string);
+  /** Which key id each ref names (refs never change key: erasure deletes the row, rotation re-wraps). */
+  const refs = new Map<string, string>();
+  /** Most recently used last; the oldest go first beyond CACHE_SIZE. */
+  const touch = <V>(map: Map<string, V>, key: string, value: V) => {
+    map.delete(key);
+    map.set(key, value);
+    while (map.size > CACHE_SIZE) map.delete(map.keys().next().value as string);
   };
+  const remember = (keyId: string, key: Buffer) => touch(unwrapped, keyId, key);
+  const rememberRef = (ref: string, keyId: string) => touch(refs, ref, keyId);
 
   const query = () => strapi.db.query(UIDS.dataKey);
 
   const getRing = (): MasterKeyRing => {
     if (!ring) ring = parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
     return ring;
-  };
-
-  /** Which key id each ref names (refs never change key: erasure deletes the row, rotation re-wraps). */
-  const refs = new Map<string, string>();
-  const rememberRef = (ref: string, keyId: string) => {
-    refs.delete(ref);
-    refs.set(ref, keyId);
-    while (refs.size > CACHE_SIZE) refs.delete(refs.keys().next().value as string);
   };
 
   const select = async (ref: string): Promise<DataKey | null> => {
