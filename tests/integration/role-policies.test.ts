@@ -354,6 +354,14 @@ describe('reveal', () => {
     expect((await reveal(bearer(superAdmin), 'north', { fields: ['name'], reason: 'verification' }, '/id-vault')).status).toBe(400);
     expect((await reveal(bearer(editor), 'hidden', body, '/id-vault')).status).toBe(404);
   });
+
+  test('a reveal without a reason, or with one too short, says so in words', async () => {
+    for (const reason of [undefined, 'ok', 42, 'x'.repeat(501)]) {
+      const res = await reveal(bearer(superAdmin), 'north', { fields: ['idNumber'], reason }, '/id-vault');
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe('reason: a reason is required (3–500 characters)');
+    }
+  });
 });
 
 describe('temporary access grants', () => {

@@ -1,7 +1,7 @@
 /**
  * Start-up: a missing or malformed master key is refused with a message that says how to create one;
  * a good start is recorded in the audit trail with the active key id; `npm run keys:generate` prints an
- * entry that works.
+ * entry that works; the favicon is served.
  */
 import path from 'path';
 import { spawnSync } from 'child_process';
@@ -33,6 +33,18 @@ test('keys:generate prints an entry that starts the vault, and start-up is audit
     const [start] = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'vault.start' } });
     expect(start).toMatchObject({ actorType: 'system', outcome: 'success', details: { activeMasterKeyId: 'k2027rotation' } });
     expect(JSON.stringify(start)).not.toContain(entry.split(':')[1]);
+  } finally {
+    await app.close();
+  }
+});
+
+test('the favicon is served (a missing file made every page load answer 500)', async () => {
+  process.env.ID_VAULT_MASTER_KEYS = newMasterKeyEntry();
+  const app = await bootStrapi();
+  try {
+    const res = await app.http().get('/favicon.ico');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^image\//);
   } finally {
     await app.close();
   }

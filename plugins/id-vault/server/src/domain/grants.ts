@@ -7,13 +7,17 @@ export type GrantAction = (typeof GRANT_ACTIONS)[number];
 export type GrantState = 'pending' | 'approved' | 'rejected' | 'revoked';
 export type GrantStatus = 'pending' | 'active' | 'expired' | 'rejected' | 'revoked';
 
+const REASON = 'a reason is required (3–500 characters)';
+/** The reason typed for a reveal or an access request: said in words when it is missing, too short or too long. */
+export const reasonSchema = z.string({ error: REASON }).trim().min(3, REASON).max(500, REASON);
+
 export const grantRequestSchema = (maxDays: number) =>
   z
     .object({
       customers: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
       orgUnit: z.string().min(1).max(64).optional(),
       actions: z.array(z.enum(GRANT_ACTIONS)).min(1).max(GRANT_ACTIONS.length),
-      reason: z.string().trim().min(3, 'a reason is required').max(500),
+      reason: reasonSchema,
       days: z.number().int().min(1).max(maxDays, `at most ${maxDays} days`),
     })
     .strict()

@@ -1,7 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { z } from 'zod';
-import { and, grantRequestSchema, grantStatus, nextApproval, DAY_MS, type GrantAction, type Access } from '../domain';
+import { and, grantRequestSchema, grantStatus, nextApproval, reasonSchema, DAY_MS, type GrantAction, type Access } from '../domain';
 import { getService, UIDS, ARCHIVE_ADMIN_ROLE } from '../utils/strapi';
 import { asSystem, oncePerRequest } from '../utils/caller';
 
@@ -9,7 +9,7 @@ const POPULATE = { requester: true, orgUnit: true, headApprover: true, archiveAp
 const revealSchema = z
   .object({
     fields: z.array(z.string().min(1).max(100)).min(1).max(50),
-    reason: z.string().trim().min(3, 'a reason is required').max(500),
+    reason: reasonSchema,
   })
   .strict();
 
