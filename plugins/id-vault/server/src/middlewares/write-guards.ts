@@ -27,7 +27,7 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
   /** The stored row before an update or clone, decrypted (masked-unchanged values, changed fields, clone). */
   const readBefore = async (ctx: Parameters<DocumentMiddleware>[0]) => {
     const { uid, action, params } = ctx;
-    if ((action === 'update' || action === 'clone') && params.documentId && fields().of(uid).length) {
+    if (ctx.before === undefined && (action === 'update' || action === 'clone') && params.documentId && fields().of(uid).length) {
       ctx.before = await getService(strapi, 'vault').currentOf(uid, params.documentId);
     }
   };
@@ -41,8 +41,10 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     if (params.documentId && action !== 'create') {
       const service = accessService();
       const [read, write] = [await service.rowFilter(uid, access, 'read'), await service.rowFilter(uid, access, 'write')];
-      if (!read && !write && ctx.before !== undefined) {
-        // Nothing limits the caller: the row read for `before` already says whether it exists.
+      // Nothing limits the caller: the row read for `before` (where one is needed) says whether it exists.
+      const unlimited = !read && !write;
+      if (unlimited) await readBefore(ctx);
+      if (unlimited && ctx.before !== undefined) {
         if (!ctx.before) throw new errors.NotFoundError('Not Found');
       } else {
         const readable = and({ documentId: params.documentId }, read);
@@ -65,8 +67,9 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     const { uid, action, params, access } = ctx;
     if (!WRITES.has(action)) return next();
     const encrypted = fields().of(uid);
-    await readBefore(ctx);
+    // Rows the caller may not touch are refused before anything of them is read and decrypted.
     if (isProtected(uid)) await checkRow(ctx);
+    await readBefore(ctx);
     const before = ctx.before;
     if (isPlainObject(params.data)) {
       for (const attr of encrypted) {

@@ -152,7 +152,6 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
       );
     },
 
-
     /** The org unit mirrored onto each customer row, which unit and subtree scopes read (utils/scope-mirror.ts). */
     ensureScopeMirror: () => ensureScopeMirror(strapi),
 

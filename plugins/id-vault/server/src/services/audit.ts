@@ -112,7 +112,7 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     })();
     return running;
   };
-  // A round starts a few milliseconds after the first event that wants one, so events of concurrent
+  // A round starts CHAIN_DELAY_MS after the first event that wants one, so events of concurrent
   // requests share it (group commit). Not holding the process open: what is pending at exit waits for the next start.
   let scheduled: NodeJS.Timeout | null = null;
   const kick = () => {
