@@ -4,3 +4,4 @@ export * from './aead';
 export * from './keyring';
 export * from './blind-index';
 export * from './audit-chain';
+export * from './segments';
