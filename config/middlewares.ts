@@ -5,7 +5,7 @@ export default [
   'strapi::cors',
   'strapi::poweredBy',
   'strapi::query',
-  'strapi::body',
+  'strapi::body', // wrapped by the id-vault plugin: skips the scan upload routes (no plaintext temp files)
   'strapi::session',
   'strapi::favicon',
   'strapi::public',

@@ -9,6 +9,8 @@ export declare const UIDS: {
   blindIndex: 'plugin::id-vault.blind-index';
   auditEvent: 'plugin::id-vault.audit-event';
   accessGrant: 'plugin::id-vault.access-grant';
+  scan: 'plugin::id-vault.scan';
+  jobRun: 'plugin::id-vault.job-run';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 /** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */

@@ -11,6 +11,8 @@ const UIDS = {
   blindIndex: 'plugin::id-vault.blind-index',
   auditEvent: 'plugin::id-vault.audit-event',
   accessGrant: 'plugin::id-vault.access-grant',
+  scan: 'plugin::id-vault.scan',
+  jobRun: 'plugin::id-vault.job-run',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
@@ -23,9 +25,13 @@ const ACTION_LIST = [
   { uid: 'export.masked', displayName: 'Export masked', subCategory: 'Exports' },
   { uid: 'export.plain', displayName: 'Export plaintext', subCategory: 'Exports' },
   { uid: 'audit.read', displayName: 'Read the audit log', subCategory: 'Audit' },
+  { uid: 'scan.view', displayName: 'View scans (watermarked preview)', subCategory: 'Scans' },
+  { uid: 'scan.upload', displayName: 'Upload scans', subCategory: 'Scans' },
+  { uid: 'scan.download', displayName: 'Download cleaned originals', subCategory: 'Scans' },
+  { uid: 'scan.delete', displayName: 'Delete scans', subCategory: 'Scans' },
   { uid: 'grant.request', displayName: 'Request temporary access', subCategory: 'Temporary access' },
   { uid: 'grant.approve', displayName: 'Approve temporary access', subCategory: 'Temporary access' },
-  { uid: 'settings.manage', displayName: 'Manage field access settings', subCategory: 'Settings' },
+  { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents)', subCategory: 'Settings' },
   { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
 ];
 const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));

@@ -18,6 +18,16 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
   await getService(strapi, 'access').ensureScopeMirror();
 
   await getService(strapi, 'keys').indexRoot();
+
+  // Daily at 06:00 (server time): expiring identity documents into the audit trail. Strapi runs cron
+  // tasks only with server.cron.enabled (config/server.ts: on, except in tests).
+  const noticeDays = Number(process.env.ID_VAULT_EXPIRY_NOTICE_DAYS ?? 30);
+  strapi.cron.add({
+    idVaultDocumentExpiry: {
+      task: () => getService(strapi, 'documents').expiryJob(noticeDays).catch((e) => strapi.log.error(`id-vault: expiry job failed: ${e.message}`)),
+      options: { rule: process.env.ID_VAULT_EXPIRY_CRON ?? '0 6 * * *' },
+    },
+  });
   await getService(strapi, 'audit').record({
     action: 'vault.start',
     outcome: 'success',

@@ -37,6 +37,7 @@ export const DEFAULT_ROLES: DefaultRole[] = [
       'identity-document': ['find', 'findOne', 'create', 'update', 'delete'],
       'org-unit': ['find', 'findOne', 'create', 'update', 'delete'],
       tag: ['find', 'findOne', 'create', 'update', 'delete'],
+      scan: ['view', 'upload', 'download', 'delete'],
     },
   },
   {
@@ -49,8 +50,8 @@ export const DEFAULT_ROLES: DefaultRole[] = [
       [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
       [UIDS.tag]: { read: [], create: null, update: null, delete: null },
     },
-    vaultActions: ['grant.request'],
-    routes: { customer: ['find', 'findOne', 'create', 'update'], 'identity-document': ['find', 'findOne', 'create', 'update'], ...READ_ONLY_REFERENCE },
+    vaultActions: ['grant.request', 'scan.upload', 'scan.view'],
+    routes: { customer: ['find', 'findOne', 'create', 'update'], 'identity-document': ['find', 'findOne', 'create', 'update'], scan: ['view', 'upload'], ...READ_ONLY_REFERENCE },
   },
   {
     admin: { code: 'id-vault-customer-service-lead', name: 'Customer-service lead', description: 'ID Vault: view all; edit own org unit; masked export only.' },
@@ -62,15 +63,36 @@ export const DEFAULT_ROLES: DefaultRole[] = [
       [UIDS.orgUnit]: { read: [], create: null, update: null, delete: null },
       [UIDS.tag]: { read: [], create: null, update: null, delete: null },
     },
-    vaultActions: ['export.masked', 'grant.request'],
-    routes: { customer: ['find', 'findOne', 'update'], 'identity-document': ['find', 'findOne', 'update'], ...READ_ONLY_REFERENCE },
+    vaultActions: ['export.masked', 'grant.request', 'scan.view'],
+    routes: { customer: ['find', 'findOne', 'update'], 'identity-document': ['find', 'findOne', 'update'], scan: ['view'], ...READ_ONLY_REFERENCE },
   },
 ];
 
 const STORE_KEY = 'default-roles';
+const LAYOUT_KEY = 'content-manager-layout-v1';
+
+/**
+ * The Content Manager's customer views, once (admins may change them afterwards): the list shows whether
+ * the documents are complete, and the edit view shows completeness read-only (the vault keeps it current).
+ */
+const ensureContentManagerLayout = async (strapi: Core.Strapi) => {
+  const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: LAYOUT_KEY });
+  if (await store.get({})) return;
+  const service = strapi.plugin('content-manager').service('content-types');
+  const model = strapi.getModel(C as any);
+  const config: any = await service.findConfiguration(model);
+  const { uid: _uid, ...current } = config;
+  if (!current.layouts.list.includes('documentsComplete')) current.layouts.list = [...current.layouts.list.slice(0, 3), 'documentsComplete'];
+  for (const field of ['documentsComplete', 'missingDocuments']) {
+    current.metadatas[field] = { ...current.metadatas[field], edit: { ...current.metadatas[field]?.edit, editable: false } };
+  }
+  await service.updateConfiguration(model, current);
+  await store.set({ value: { at: new Date().toISOString() } });
+};
 
 /** Creates the default roles and their field matrix on the first run only (a store flag remembers it). */
 export const ensureDefaultRoles = async (strapi: Core.Strapi) => {
+  await ensureContentManagerLayout(strapi);
   const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: STORE_KEY });
   if (await store.get({})) return;
   const roleService = strapi.service('admin::role');

@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { documentMiddleware, decryptFailuresMeta } from './middlewares';
 import { responseGuard } from './http/responses';
+import { skipScanUploads } from './middlewares/body';
 import { getService, ENCRYPTED_FIELD, PLUGIN_ID } from './utils/strapi';
 
 export default ({ strapi }: { strapi: Core.Strapi }) => {
@@ -21,6 +22,9 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       if (attr.customField === ENCRYPTED_FIELD) attr.searchable = false;
     }
   }
+
+  // Scan uploads are read in memory by the scan routes, never by formidable into the temp directory.
+  skipScanUploads(strapi);
 
   strapi.documents.use(documentMiddleware(strapi));
   strapi.server.use(decryptFailuresMeta());

@@ -1,16 +1,50 @@
+import { GRANT_MAX_DAYS_LIMIT } from '../../../shared';
+
+export interface ScanConfig {
+  /** Where sealed scan objects live: `local` (default) or `s3`. */
+  store: 'local' | 's3';
+  /** Local store directory; null: `<app>/.vault-data/scans` (outside public/ and what `strapi develop` watches). */
+  dir: string | null;
+  /** S3 store: a private bucket or prefix, the same settings as the Media Library's aws-s3 provider. */
+  s3: { bucket: string; prefix: string; region: string; endpoint?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string } | null;
+  /** Largest file, in bytes (the guides: 10 MB). */
+  maxFileBytes: number;
+  /** Most files in one upload request. */
+  maxFiles: number;
+  /** All scans of one customer's documents together, in bytes (the guides: 50 MB). */
+  maxCustomerBytes: number;
+  /** Largest image, in pixels (decompression bombs are refused before decoding). */
+  maxPixels: number;
+  /** Time zone of watermarks and download file names (IANA name). */
+  timeZone: string;
+}
+
 export interface IdVaultConfig {
   /** Bits kept of each HMAC blind index when a field does not choose its own (32, 64, 128 or 256). */
   defaultIndexBits: number;
   /** Longest temporary access a request may ask for, in days (1 to GRANT_MAX_DAYS_LIMIT). */
   grantMaxDays: number;
+  scans: ScanConfig;
 }
 
-import { GRANT_MAX_DAYS_LIMIT } from '../../../shared';
-
 const BITS = [32, 64, 128, 256];
+const MB = 1024 * 1024;
+
+export const DEFAULT_SCAN_CONFIG: ScanConfig = {
+  store: 'local',
+  dir: null,
+  s3: null,
+  maxFileBytes: 10 * MB,
+  maxFiles: 10,
+  maxCustomerBytes: 50 * MB,
+  maxPixels: 50_000_000,
+  timeZone: 'Asia/Shanghai',
+};
+
+const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 export default {
-  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT } satisfies IdVaultConfig,
+  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT, scans: DEFAULT_SCAN_CONFIG } satisfies IdVaultConfig,
   validator(config: Partial<IdVaultConfig>) {
     if (!BITS.includes(Number(config.defaultIndexBits))) {
       throw new Error(`id-vault: defaultIndexBits must be one of ${BITS.join(', ')}`);
@@ -18,6 +52,17 @@ export default {
     const days = Number(config.grantMaxDays);
     if (!Number.isInteger(days) || days < 1 || days > GRANT_MAX_DAYS_LIMIT) {
       throw new Error(`id-vault: grantMaxDays must be a whole number of days from 1 to ${GRANT_MAX_DAYS_LIMIT}`);
+    }
+    const scans = { ...DEFAULT_SCAN_CONFIG, ...(config.scans ?? {}) };
+    if (scans.store !== 'local' && scans.store !== 's3') throw new Error('id-vault: scans.store (ID_VAULT_SCAN_STORE) must be local or s3');
+    if (scans.store === 's3' && !scans.s3?.bucket) throw new Error('id-vault: the s3 scan store needs a bucket (ID_VAULT_S3_BUCKET)');
+    for (const k of ['maxFileBytes', 'maxFiles', 'maxCustomerBytes', 'maxPixels'] as const) {
+      if (!positive(scans[k])) throw new Error(`id-vault: scans.${k} must be a positive whole number`);
+    }
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: scans.timeZone });
+    } catch {
+      throw new Error('id-vault: scans.timeZone (ID_VAULT_TIME_ZONE) must be an IANA time zone, e.g. Asia/Shanghai');
     }
   },
 };

@@ -6,6 +6,8 @@ import dataKey from './data-key/schema.json';
 import blindIndex from './blind-index/schema.json';
 import auditEvent from './audit-event/schema.json';
 import accessGrant from './access-grant/schema.json';
+import scan from './scan/schema.json';
+import jobRun from './job-run/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -16,4 +18,6 @@ export default {
   'blind-index': { schema: blindIndex },
   'audit-event': { schema: auditEvent },
   'access-grant': { schema: accessGrant },
+  scan: { schema: scan },
+  'job-run': { schema: jobRun },
 };

@@ -1,11 +1,15 @@
 import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
 import { getService, ACTIONS } from '../utils/strapi';
+import { scanHandlers } from './scan';
 
 /** The admin panel's own routes (`/id-vault/...`, admin JWT); permissions are checked by route policies too. */
 export default ({ strapi }: { strapi: Core.Strapi }) => {
   const access = () => getService(strapi, 'access');
   const grants = () => getService(strapi, 'grants');
   const canApprove = (ctx: any) => !!ctx.state.userAbility?.can(ACTIONS['grant.approve']);
+  const scan = scanHandlers(strapi);
+  const documents = () => getService(strapi, 'documents');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -28,6 +32,26 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async rejectGrant(ctx: any) {
       ctx.body = { data: await grants().decide(ctx.state.user, ctx.params.documentId, 'reject', canApprove(ctx)) };
+    },
+    listScans: scan.list,
+    uploadScans: scan.upload,
+    previewScan: scan.preview,
+    thumbnailScan: scan.thumbnail,
+    downloadScan: scan.download,
+    deleteScan: scan.delete,
+    async customerDocuments(ctx: any) {
+      ctx.body = { data: await documents().panel(ctx.params.documentId, !!ctx.state.userAbility?.can(ACTIONS['scan.view'])) };
+    },
+    async documentsAttention(ctx: any) {
+      const days = Number(ctx.query.days ?? 30);
+      if (!Number.isInteger(days) || days < 0 || days > 3650) throw new errors.ValidationError('days must be a whole number from 0 to 3650');
+      ctx.body = { data: await documents().attention(days) };
+    },
+    async getRequiredDocuments(ctx: any) {
+      ctx.body = { data: await documents().rules() };
+    },
+    async putRequiredDocuments(ctx: any) {
+      ctx.body = { data: await documents().saveRules(ctx.request.body?.rules) };
     },
     async revokeGrant(ctx: any) {
       ctx.body = { data: await grants().decide(ctx.state.user, ctx.params.documentId, 'revoke', canApprove(ctx)) };

@@ -1,6 +1,7 @@
 import { factories } from '@strapi/strapi';
 import { getService, UIDS } from '../utils/strapi';
 import admin from './admin';
+import scan from './scan';
 
 // Thin core controllers: everything sensitive happens in the document-service middleware and lifecycles.
 export default {
@@ -14,5 +15,6 @@ export default {
   'identity-document': factories.createCoreController(UIDS.identityDocument),
   'org-unit': factories.createCoreController(UIDS.orgUnit),
   tag: factories.createCoreController(UIDS.tag),
+  scan,
   admin,
 };

@@ -8,3 +8,4 @@ export * from './customer';
 export * from './grants';
 export * from './query-shapes';
 export * from './redact';
+export * from './documents';

@@ -42,6 +42,13 @@ export default {
         ...uids.flatMap(coreRoutes),
         // Permission "reveal" of Customer in Users & Permissions roles and custom API tokens.
         { method: 'POST', path: '/customers/:documentId/reveal', handler: 'customer.reveal', config: { policies: POLICIES } },
+        // Scans: permissions view / upload / download / delete of "Scan" (row scope from the document's customer).
+        { method: 'GET', path: '/identity-documents/:documentId/scans', handler: 'scan.view', config: { policies: POLICIES } },
+        { method: 'POST', path: '/identity-documents/:documentId/scans', handler: 'scan.upload', config: { policies: POLICIES } },
+        { method: 'GET', path: '/scans/:id/preview', handler: 'scan.view', config: { policies: POLICIES } },
+        { method: 'GET', path: '/scans/:id/thumbnail', handler: 'scan.view', config: { policies: POLICIES } },
+        { method: 'GET', path: '/scans/:id/download', handler: 'scan.download', config: { policies: POLICIES } },
+        { method: 'DELETE', path: '/scans/:id', handler: 'scan.delete', config: { policies: POLICIES } },
       ]);
     },
   },
@@ -59,6 +66,19 @@ export default {
       admin('POST', '/grants/:documentId/reject', 'rejectGrant', [ACTIONS['grant.approve']]),
       // Revoke: approvers, or the requester withdrawing their own request (decided in the service).
       admin('POST', '/grants/:documentId/revoke', 'revokeGrant'),
+      // Scans (row scope: the document's customer, from the admin's Content Manager conditions).
+      admin('GET', '/identity-documents/:documentId/scans', 'listScans', [ACTIONS['scan.view']]),
+      admin('POST', '/identity-documents/:documentId/scans', 'uploadScans', [ACTIONS['scan.upload']]),
+      admin('GET', '/scans/:id/preview', 'previewScan', [ACTIONS['scan.view']]),
+      admin('GET', '/scans/:id/thumbnail', 'thumbnailScan', [ACTIONS['scan.view']]),
+      admin('GET', '/scans/:id/download', 'downloadScan', [ACTIONS['scan.download']]),
+      admin('DELETE', '/scans/:id', 'deleteScan', [ACTIONS['scan.delete']]),
+      // The Documents panel of a customer's edit view: documents, scans (with scan.view), what is missing.
+      admin('GET', '/customers/:documentId/documents', 'customerDocuments'),
+      // Home-page widget: documents expiring soon and customers with missing documents, in the admin's scope.
+      admin('GET', '/documents/attention', 'documentsAttention'),
+      admin('GET', '/required-documents', 'getRequiredDocuments'),
+      admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
     ],
   },
 };

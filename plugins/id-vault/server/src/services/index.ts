@@ -5,6 +5,8 @@ import vault from './vault';
 import audit from './audit';
 import access from './access';
 import grants from './grants';
+import scans from './scans';
+import documents from './documents';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -14,6 +16,8 @@ export default {
   audit,
   access,
   grants,
+  scans,
+  documents,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -7,6 +7,8 @@ import type { VaultService } from '../services/vault';
 import type { AuditService } from '../services/audit';
 import type { AccessService } from '../services/access';
 import type { GrantsService } from '../services/grants';
+import type { ScansService } from '../services/scans';
+import type { DocumentsService } from '../services/documents';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
 
@@ -17,6 +19,8 @@ interface Services {
   audit: AuditService;
   access: AccessService;
   grants: GrantsService;
+  scans: ScansService;
+  documents: DocumentsService;
 }
 
 /** The one typed way to reach a service of this plugin. */
@@ -24,7 +28,7 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
-export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.accessGrant]);
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.accessGrant, UIDS.scan, UIDS.jobRun]);
 
 /**
  * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested
