@@ -1,9 +1,13 @@
-import { Key, Lock } from '@strapi/icons';
+import { Files, Key, Lock } from '@strapi/icons';
+import { CustomerDocumentsPanel, IdentityDocumentScansPanel } from './panels';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
-import { PERMISSIONS, PLUGIN_ID, t } from './utils';
+import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
 const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
+
+/** The customers list filtered to those missing documents. */
+const INCOMPLETE_CUSTOMERS = `/content-manager/collection-types/${UIDS.customer}?filters[$and][0][documentsComplete][$eq]=false`;
 
 const TRANSLATIONS: Record<string, Record<string, string>> = { en, 'zh-Hans': zhHans };
 
@@ -11,13 +15,33 @@ export default {
   register(app: any) {
     app.registerPlugin({ id: PLUGIN_ID, name: 'ID Vault' });
 
-    // Settings → ID Vault → Field access: /admin/settings/id-vault/field-access
-    app.addSettingsLink({ id: PLUGIN_ID, intlLabel: t('settings.section', 'ID Vault') }, {
-      id: 'field-access',
-      to: `${PLUGIN_ID}/field-access`,
-      intlLabel: t('field-access.title', 'Field access'),
-      permissions: PERMISSIONS.settings,
-      Component: () => import('./pages/FieldAccess'),
+    // Settings → ID Vault: /admin/settings/id-vault/field-access and …/required-documents
+    app.addSettingsLink({ id: PLUGIN_ID, intlLabel: t('settings.section', 'ID Vault') }, [
+      {
+        id: 'field-access',
+        to: `${PLUGIN_ID}/field-access`,
+        intlLabel: t('field-access.title', 'Field access'),
+        permissions: PERMISSIONS.settings,
+        Component: () => import('./pages/FieldAccess'),
+      },
+      {
+        id: 'required-documents',
+        to: `${PLUGIN_ID}/required-documents`,
+        intlLabel: t('required.title', 'Required documents'),
+        permissions: PERMISSIONS.settings,
+        Component: () => import('./pages/RequiredDocuments'),
+      },
+    ]);
+
+    // Home page: documents expiring soon and customers with missing documents (the server scopes the rows).
+    app.widgets.register({
+      id: 'documents-attention',
+      pluginId: PLUGIN_ID,
+      icon: Files,
+      title: t('attention.title', 'Identity documents'),
+      component: () => import('./components/AttentionWidget').then((m) => m.AttentionWidget),
+      link: { label: t('attention.link', 'Customers with missing documents'), href: INCOMPLETE_CUSTOMERS },
+      permissions: [{ action: 'plugin::content-manager.explorer.read', subject: UIDS.customer }],
     });
 
     // Temporary access requests and their approval: /admin/plugins/id-vault/access-requests
@@ -127,6 +151,11 @@ export default {
         ],
       },
     });
+  },
+
+  bootstrap(app: any) {
+    // The Documents panel of a customer and the Scans panel of an identity document (edit views).
+    app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, IdentityDocumentScansPanel]);
   },
 
   async registerTrads({ locales }: { locales: string[] }) {

@@ -8,6 +8,12 @@ export const PLUGIN_ID = 'id-vault';
 /** A message of this plugin; its translations carry the key without the `id-vault.` prefix. */
 export const t = (id: string, defaultMessage: string): MessageDescriptor => ({ id: `${PLUGIN_ID}.${id}`, defaultMessage });
 
+/** The plugin's content types the admin panel extends (literal, like PLUGIN_ID). */
+export const UIDS = {
+  customer: 'plugin::id-vault.customer',
+  identityDocument: 'plugin::id-vault.identity-document',
+} as const;
+
 /** The uid of one of the plugin's admin actions (declared by the server). */
 export const action = (name: string) => `plugin::${PLUGIN_ID}.${name}`;
 
@@ -20,7 +26,7 @@ export const PERMISSIONS = {
 };
 
 /** The server's message of a failed request (`{ error: { message } }`), else the error's own. */
-const errorMessage = (e: unknown) =>
+export const errorMessage = (e: unknown) =>
   (isFetchError(e) && e.response?.data?.error?.message) || (e instanceof Error ? e.message : String(e));
 
 /**
