@@ -73,7 +73,8 @@ const LAYOUT_KEY = 'content-manager-layout-v1';
 
 /**
  * The Content Manager's customer views, once (admins may change them afterwards): the list shows whether
- * the documents are complete, and the edit view shows completeness read-only (the vault keeps it current).
+ * the documents are complete; the edit view leaves completeness to the Documents panel (the vault keeps it
+ * current, nobody edits it).
  */
 const ensureContentManagerLayout = async (strapi: Core.Strapi) => {
   const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: LAYOUT_KEY });
@@ -83,9 +84,10 @@ const ensureContentManagerLayout = async (strapi: Core.Strapi) => {
   const config: any = await service.findConfiguration(model);
   const { uid: _uid, ...current } = config;
   if (!current.layouts.list.includes('documentsComplete')) current.layouts.list = [...current.layouts.list.slice(0, 3), 'documentsComplete'];
-  for (const field of ['documentsComplete', 'missingDocuments']) {
-    current.metadatas[field] = { ...current.metadatas[field], edit: { ...current.metadatas[field]?.edit, editable: false } };
-  }
+  // The Documents side panel shows completeness; as form fields they would look editable.
+  const kept = new Set(['documentsComplete', 'missingDocuments']);
+  current.layouts.edit = current.layouts.edit.map((row: any[]) => row.filter((f) => !kept.has(f.name))).filter((row: any[]) => row.length);
+  for (const field of kept) current.metadatas[field] = { ...current.metadatas[field], edit: { ...current.metadatas[field]?.edit, editable: false, visible: false } };
   await service.updateConfiguration(model, current);
   await store.set({ value: { at: new Date().toISOString() } });
 };

@@ -281,7 +281,7 @@ const cleanImage = async (bytes: Buffer, kind: ImageKind, maxPixels: number): Pr
   if (!declared.width || !declared.height) throw corrupt(type.mime);
   if (declared.width * declared.height > maxPixels) throw tooManyPixels(type.mime, maxPixels);
   // failOn 'warning' (the strictest): 'none' would accept a truncated JPEG or PNG as a partly grey picture.
-  const decoder = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).rotate(); // rotate() first: applies EXIF Orientation
+  const decoder = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', sequentialRead: true }).rotate(); // rotate() first: applies EXIF Orientation
   const { data, info } = await orCorrupt(type.mime, () => ENCODE[kind](decoder).toBuffer({ resolveWithObject: true }));
   return { ...type, bytes: data, cleaned: true, width: info.width, height: info.height };
 };

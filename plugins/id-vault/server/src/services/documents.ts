@@ -148,8 +148,9 @@ const documents = ({ strapi }: { strapi: Core.Strapi }) => {
      */
     async attention(days: number, limit = 20) {
       const until = new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
+      const soon = { expiresAt: { $notNull: true, $lte: until } };
       const expiring: any[] = await strapi.db.query(UIDS.identityDocument).findMany({
-        where: { expiresAt: { $notNull: true, $lte: until } },
+        where: soon,
         select: ['documentId', 'type', 'expiresAt'],
         populate: { customer: { select: ['documentId', 'name'] } },
         orderBy: { expiresAt: 'asc' },
@@ -161,6 +162,7 @@ const documents = ({ strapi }: { strapi: Core.Strapi }) => {
         days,
         expiring: expiring.map((d) => ({ documentId: d.documentId, type: d.type, expiresAt: d.expiresAt, customer: d.customer ? { documentId: d.customer.documentId, name: d.customer.name } : null })),
         incomplete: incomplete.map((c) => ({ documentId: c.documentId, name: c.name, kind: c.kind, missingDocuments: json(c.missingDocuments) ?? [] })),
+        expiringCount: await strapi.db.query(UIDS.identityDocument).count({ where: soon }),
         incompleteCount: await strapi.db.query(UIDS.customer).count({ where }),
       };
     },
