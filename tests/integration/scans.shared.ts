@@ -408,6 +408,25 @@ export const scanSuite = (setup: StoreSetup) => {
       expect(attention.body.data.incomplete.map((c: any) => c.documentId)).not.toContain(ids.south);
     });
 
+    it('the daily expiry job records each document expiring soon, once a day across processes; the widget lists it', async () => {
+      const inTen = new Date(Date.now() + 10 * 86400000).toISOString().slice(0, 10);
+      const later = new Date(Date.now() + 90 * 86400000).toISOString().slice(0, 10);
+      const soon = (await docs(UIDS.identityDocument).create({ data: { type: 'passport', expiresAt: inTen, customer: ids.north } })).documentId;
+      const notYet = (await docs(UIDS.identityDocument).create({ data: { type: 'passport', expiresAt: later, customer: ids.north } })).documentId;
+      const documents = app.strapi.plugin('id-vault').service('documents');
+      const today = new Date();
+      expect(await documents.expiryJob(30, today)).toEqual({ documents: 1 });
+      // The same day again — another process, or a restart — does nothing.
+      expect(await documents.expiryJob(30, today)).toBeNull();
+      const events = (await auditOf('document.expiring')).filter((e: any) => [soon, notYet].includes(e.subject_id));
+      expect(events).toEqual([expect.objectContaining({ subject_id: soon, actor_type: 'system', outcome: 'success', details: { type: 'passport', daysLeft: 10 } })]);
+      const widget = await app.http().get('/id-vault/documents/attention?days=30').set(auth.adminSales);
+      expect(widget.body.data.expiring.map((d: any) => d.documentId)).toContain(soon);
+      expect(widget.body.data.expiring.map((d: any) => d.documentId)).not.toContain(notYet);
+      expect((await app.http().get('/id-vault/documents/attention?days=30').set(auth.adminLead)).body.data.expiringCount).toBeGreaterThanOrEqual(1);
+      expect((await app.http().get('/id-vault/documents/attention?days=-1').set(auth.adminSales)).status).toBe(400);
+    });
+
     it('a flipped byte or a truncated object is a clear error and an audit event', async () => {
       const res = await upload(auth.full, ids['doc-north'], [{ bytes: await corpus.png() }]);
       const id = res.body.data[0].id;
