@@ -10,6 +10,7 @@
  *   5. subtree row scope (one department of 200 org units) vs scope all, two users-permissions roles (target <= 1.3)
  *   6. a relation filter into customers (org units holding a customer of a given name) with subtree row scope
  *      vs the same filter as a full-access token (target <= 1.3)
+ *   7–10. scans: intake, watermark, streamed decrypt, upload memory (bench/scans-bench.js)
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -23,6 +24,14 @@ const c = require('./crypto-bench')(core);
 console.log(`   node:crypto  encrypt ${fmt(c.nodeEncrypt, 0)}/s  decrypt ${fmt(c.nodeDecrypt, 0)}/s`);
 console.log(`   node-forge   encrypt ${fmt(c.forgeEncrypt, 0)}/s  decrypt ${fmt(c.forgeDecrypt, 0)}/s`);
 console.log(`   ratio node:crypto / node-forge: encrypt ${fmt(c.encryptRatio, 1)}x, decrypt ${fmt(c.decryptRatio, 1)}x`);
+
+console.log('\n-- scans (bench/scans-bench.js)…');
+const scans = spawnSync(process.execPath, [path.join(__dirname, 'scans-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+process.stdout.write((scans.stdout || '').split('\n').filter((l) => !l.startsWith('BENCH_SCANS ')).map((l) => (l ? `   ${l}` : l)).join('\n'));
+if (scans.status !== 0) {
+  console.error('   scans: benchmark failed');
+  process.exitCode = 1;
+}
 
 const results = [];
 for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {

@@ -5,6 +5,7 @@ import {
   sealObject,
   openObject,
   decryptStream,
+  encryptStream,
   objectKeyId,
   objectDigest,
   IdVaultCryptoError,
@@ -44,6 +45,20 @@ describe('segmented objects (STREAM)', () => {
       for await (const c of src) out.push(c as Buffer);
     });
     expect(Buffer.concat(out).equals(plain)).toBe(true);
+  });
+
+  it('encryptStream (for exports and backups that stream) makes what sealObject makes, chunked any way', async () => {
+    for (const n of [0, 5, SEG, 4 * SEG + 1]) {
+      const plain = randomBytes(n);
+      const out: Buffer[] = [];
+      const chunks = Array.from({ length: Math.ceil(n / 700) }, (_, i) => plain.subarray(i * 700, (i + 1) * 700));
+      await pipeline(Readable.from(chunks), encryptStream(key, CTX, SEG), async function* (src) {
+        for await (const c of src) out.push(c as Buffer);
+      });
+      const sealed = Buffer.concat(out);
+      expect(sealed.length).toBe((await sealObject(plain, key, CTX, SEG)).length);
+      expect((await openObject(sealed, resolve, CTX)).equals(plain)).toBe(true);
+    }
   });
 
   it('every object has its own key: the same plaintext seals differently', async () => {

@@ -85,15 +85,20 @@ export const objectKeyId = (head: Buffer): string => {
   return h.keyId;
 };
 
-/** A Transform that seals what is written to it; `segmentSize` a power of two (tests use small ones). */
-export const encryptStream = (dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Transform => {
+/** A new object's header and sealer: a fresh salt, so a fresh object key. */
+const newSealer = (dataKey: DataKey, context: string, segmentSize: number): { head: Buffer; s: Sealer } => {
   if (!KEY_ID.test(dataKey.id)) throw new IdVaultCryptoError('BAD_KEY', 'data key id is malformed');
   const log2 = Math.log2(segmentSize);
   if (!Number.isInteger(log2) || log2 < 10 || log2 > 24) throw new IdVaultCryptoError('BAD_FORMAT', 'segment size must be a power of two, 1 KiB to 16 MiB');
   const salt = randomBytes(SALT);
   const okm = objectKey(dataKey.key, salt, context);
   const head = header(salt, dataKey.id, log2);
-  const s: Sealer = { key: okm.subarray(0, 32), prefix: okm.subarray(32), aad: head };
+  return { head, s: { key: okm.subarray(0, 32), prefix: okm.subarray(32), aad: head } };
+};
+
+/** A Transform that seals what is written to it; `segmentSize` a power of two (tests use small ones). */
+export const encryptStream = (dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Transform => {
+  const { head, s } = newSealer(dataKey, context, segmentSize);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let counter = 0;
@@ -136,10 +141,18 @@ export const decryptStream = (resolveKey: (keyId: string) => Buffer | undefined,
   let s: Sealer | null = null;
   let sealedSize = 0;
   let counter = 0;
+  // Chunks wait here until they complete a segment: joined once per segment, not once per chunk.
+  let waiting: Buffer[] = [];
+  let waitingLength = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       try {
-        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+        waiting.push(chunk);
+        waitingLength += chunk.length;
+        if (s && buf.length + waitingLength <= sealedSize) return done();
+        buf = Buffer.concat([buf, ...waiting]);
+        waiting = [];
+        waitingLength = 0;
         if (!s) {
           const h = parseHeader(buf);
           if (!h) return done();
@@ -163,6 +176,12 @@ export const decryptStream = (resolveKey: (keyId: string) => Buffer | undefined,
     flush(done: TransformCallback) {
       try {
         if (!s) throw new IdVaultCryptoError('BAD_FORMAT', 'stored object is cut short');
+        buf = Buffer.concat([buf, ...waiting]);
+        // More than one segment may be left when the last chunks came in small pieces.
+        while (buf.length > sealedSize) {
+          this.push(openSegment(s, counter++, false, buf.subarray(0, sealedSize)));
+          buf = buf.subarray(sealedSize);
+        }
         this.push(openSegment(s, counter, true, buf));
         done();
       } catch (e) {
@@ -181,9 +200,25 @@ const run = (t: Transform, input: Buffer): Promise<Buffer> =>
     t.end(input);
   });
 
-/** encryptStream over a whole buffer. */
-export const sealObject = (plain: Buffer, dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Promise<Buffer> =>
-  run(encryptStream(dataKey, context, segmentSize), plain);
+/**
+ * encryptStream's output for a whole buffer, written straight into one buffer of the exact size (an
+ * upload holds its plaintext in memory anyway; this adds one copy of it, not two).
+ */
+export const sealObject = async (plain: Buffer, dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Promise<Buffer> => {
+  const { head, s } = newSealer(dataKey, context, segmentSize);
+  const segments = Math.max(1, Math.ceil(plain.length / segmentSize));
+  const out = Buffer.allocUnsafe(head.length + plain.length + segments * TAG);
+  head.copy(out, 0);
+  let at = head.length;
+  for (let i = 0; i < segments; i++) {
+    const c = createCipheriv('aes-256-gcm', s.key, nonce(s.prefix, i, i === segments - 1));
+    c.setAAD(s.aad);
+    at += c.update(plain.subarray(i * segmentSize, (i + 1) * segmentSize)).copy(out, at);
+    c.final();
+    at += c.getAuthTag().copy(out, at);
+  }
+  return out;
+};
 
 /** decryptStream over a whole buffer: all of it or an error, never part. */
 export const openObject = (sealed: Buffer, resolveKey: (keyId: string) => Buffer | undefined, context: string): Promise<Buffer> =>
