@@ -347,7 +347,7 @@ const cleanPdf = async (bytes: Buffer): Promise<CleanedScan> => {
     // Defaults would add a blank page to an empty document and an AcroForm to refresh field appearances.
     return doc.save({ addDefaultPage: false, updateFieldAppearances: false });
   });
-  return { ...TYPES.pdf, bytes: Buffer.from(out), cleaned: true };
+  return { ...TYPES.pdf, bytes: Buffer.from(out.buffer, out.byteOffset, out.byteLength), cleaned: true }; // a view, not a copy
 };
 
 // ---------------------------------------------------------------------------------------------------
