@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import fontkit from '@pdf-lib/fontkit';
+import fontkit, { type Font } from '@pdf-lib/fontkit';
 import {
   PDFDocument,
-  StandardFonts,
   beginText,
   endText,
   popGraphicsState,
@@ -25,22 +24,25 @@ import {
  * diagonally over the whole image or every PDF page so a screenshot or a printout still names its viewer.
  * Pure: no Strapi, no temp files, everything in memory.
  *
- * The CJK font ships with the plugin (Droid Sans Fallback, Apache-2.0, licence beside it): the servers
- * have no CJK system font, and without one pango draws Chinese as boxes. It has no Latin glyphs at all
- * (only the space), so Latin letters come from elsewhere: in images from fontconfig's fallback to a
- * system font (DejaVu Sans here), in PDFs from the standard Helvetica (never embedded).
+ * Both fonts ship with the plugin (licences and sources in assets/fonts/README.md), so a label renders
+ * the same on a server with no system font at all: Arimo (OFL-1.1) for Latin, Greek, Cyrillic, Droid
+ * Sans Fallback (Apache-2.0) for Chinese, Japanese and Korean. Neither covers the other's script (they
+ * share only the space), so every label needs both: images ask pango for the two families in that order,
+ * PDFs split each line into runs of the font that has the glyphs.
  * `assets/` is three levels up from both server/src/scans and dist/server/scans.
  */
-export const FONT_FILE = path.resolve(__dirname, '../../../assets/fonts/DroidSansFallbackFull.ttf');
+const FONT_DIR = path.resolve(__dirname, '../../../assets/fonts');
+export const LATIN_FONT_FILE = path.join(FONT_DIR, 'Arimo-Regular.ttf');
+export const CJK_FONT_FILE = path.join(FONT_DIR, 'DroidSansFallbackFull.ttf');
 /**
- * The family name in the font's name table: puts the loaded file first in pango's font list. (Any other
- * name would still find it for CJK through fontconfig's fallback, but as fontconfig's choice, not ours.)
+ * The family names in the fonts' name tables, Latin first: pango takes each character from the first
+ * family that has it, and only then from fontconfig's own fallback (system fonts, where there are any).
  */
-const FONT_FAMILY = 'Droid Sans Fallback';
+const FONT_FAMILIES = 'Arimo,Droid Sans Fallback';
 
 const NOTICE = '仅供内部使用 · internal use only';
 const SEPARATOR = ' · ';
-/** A default for servers that do not set TZ: the back office works in China time. */
+/** The default time zone of stamps: the back office works in China time. */
 const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 /** Long enough for names and e-mail addresses; bounds the size of the rendered label. */
 const MAX_VIEWER_CHARS = 64;
@@ -55,20 +57,20 @@ const timeFormat = (timeZone: string) =>
   new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /**
- * The time zone of the stamp: process.env.TZ (what the server's clock shows) or China time. Explicit
- * rather than Intl's default, which without TZ is the container's (usually UTC). An unknown TZ value
- * (e.g. ":/etc/localtime") falls back to the default instead of failing every preview.
+ * The stamp's format in `timeZone` (the plugin's scans.timeZone, ID_VAULT_TIME_ZONE): explicit rather
+ * than Intl's default, which is the container's (usually UTC). An unknown zone falls back to the default
+ * instead of failing every preview (the config validator refuses one at start-up anyway).
  */
-const stampFormat = (): Intl.DateTimeFormat => {
+const stampFormat = (timeZone: string): Intl.DateTimeFormat => {
   try {
-    return timeFormat(process.env.TZ || DEFAULT_TIME_ZONE);
+    return timeFormat(timeZone);
   } catch {
     return timeFormat(DEFAULT_TIME_ZONE);
   }
 };
 
-const minuteStamp = (at: Date): string => {
-  const part = Object.fromEntries(stampFormat().formatToParts(at).map((p) => [p.type, p.value]));
+const minuteStamp = (at: Date, timeZone: string): string => {
+  const part = Object.fromEntries(stampFormat(timeZone).formatToParts(at).map((p) => [p.type, p.value]));
   return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`;
 };
 
@@ -83,10 +85,11 @@ const cleanViewer = (viewer: string): string => {
 };
 
 /**
- * `${viewer} · YYYY-MM-DD HH:mm · 仅供内部使用 · internal use only`, the time in process.env.TZ
- * (default Asia/Shanghai). Minute precision, so a viewer's label, and its rendered tile, lasts a minute.
+ * `${viewer} · YYYY-MM-DD HH:mm · 仅供内部使用 · internal use only`, the time in `timeZone` (default
+ * Asia/Shanghai). Minute precision, so a viewer's label, and its rendered tile, lasts a minute.
  */
-export const watermarkText = (viewer: string, at: Date): string => [cleanViewer(viewer), minuteStamp(at), NOTICE].join(SEPARATOR);
+export const watermarkText = (viewer: string, at: Date, timeZone = DEFAULT_TIME_ZONE): string =>
+  [cleanViewer(viewer), minuteStamp(at, timeZone), NOTICE].join(SEPARATOR);
 
 /** Two lines broken at the separator nearest the middle: a shorter label tiles more densely. */
 const twoLines = (text: string): string[] => {
@@ -106,10 +109,28 @@ const escapeMarkup = (s: string): string => s.replace(/[\p{Cc}]/gu, ' ').replace
 /** Text height in pixels for an output whose longer side is `long`: ~11 px on a 320 px thumbnail, ~29 px at 1600. */
 const fontPx = (long: number): number => Math.max(11, Math.min(40, Math.round(long / 55)));
 
+/**
+ * sharp's text.fontfile takes one file, which libvips adds to fontconfig's process-wide configuration
+ * (FcConfigAppFontAddFile on the default config, once per path, before the layout) where it stays for
+ * every later render. So the Latin font is registered once by a one-character render, before the first
+ * label, and labels name the CJK font as their fontfile: from then on both are application fonts, found
+ * by family name with no fontconfig configuration file, font directory or cache. Nothing is written.
+ */
+let latinFont: Promise<unknown> | null = null;
+const registerLatinFont = () =>
+  (latinFont ??= sharp({ text: { text: '.', font: 'Arimo 8', fontfile: LATIN_FONT_FILE } })
+    .raw()
+    .toBuffer()
+    .catch((err: unknown) => {
+      latinFont = null;
+      throw err;
+    }));
+
 /** The label's coverage (0–255 per pixel) as rendered by pango at 72 dpi, where a point is a pixel. */
 const renderMask = async (text: string, px: number) => {
+  await registerLatinFont();
   const { data, info } = await sharp({
-    text: { text: twoLines(text).map(escapeMarkup).join('\n'), font: `${FONT_FAMILY} ${px}`, fontfile: FONT_FILE, rgba: true, dpi: 72, align: 'centre' },
+    text: { text: twoLines(text).map(escapeMarkup).join('\n'), font: `${FONT_FAMILIES} ${px}`, fontfile: CJK_FONT_FILE, rgba: true, dpi: 72, align: 'centre' },
   })
     .extractChannel('alpha')
     .raw()
@@ -262,54 +283,90 @@ const PDF_INK = { grey: INK.grey / 255, opacity: 0.35 };
 const align4 = (n: number) => (n + 3) & ~3;
 
 /**
- * The font with every glyph padded to an even length. @pdf-lib/fontkit 1.1.1 (a fork of fontkit 1.7)
- * writes a small subset's loca table in the short format, offsets halved, without padding the glyphs
- * (foliojs/fontkit#191, fixed upstream in 1.8; the fork never took it). Droid Sans Fallback has a long
- * loca and odd-length glyphs, so every glyph after an odd one came out a byte off: broken outlines in
- * the PDF and no error. Table checksums are left stale: fontkit does not read them, and the subset it
+ * OpenType layout tables, of no use to pdf-lib: it draws each glyph at its advance width, ignoring
+ * positioning (GPOS: Arimo's kern, mark, mkmk), and neither font substitutes a glyph in horizontal text
+ * (GSUB: Arimo's ccmp changes none for Latin-1 to Latin Extended-B, Greek, Cyrillic, Hebrew or combining
+ * marks; Droid Sans Fallback's vert is vertical). The subset pdf-lib embeds never had them; dropped here,
+ * they save fontkit's shaper 20–35 ms for Arimo and about 10 for Droid Sans Fallback on every PDF.
+ */
+const LAYOUT_TABLES = new Set(['GDEF', 'GPOS', 'GSUB']);
+
+/**
+ * The font as pdf-lib gets it: without layout tables, and with every glyph padded to an even length.
+ * @pdf-lib/fontkit 1.1.1 (a fork of fontkit 1.7) writes a small subset's loca table in the short format,
+ * offsets halved, without padding the glyphs (foliojs/fontkit#191, fixed upstream in 1.8; the fork never
+ * took it). Droid Sans Fallback has a long loca and odd-length glyphs, so every glyph after an odd one came
+ * out a byte off: broken outlines in the PDF and no error. Arimo's glyphs are all of even length: its glyf
+ * and loca stay as they are. Table checksums are left stale: fontkit does not read them, and the subset it
  * writes has its own.
  */
-const evenGlyphs = (ttf: Buffer): Buffer => {
+const forPdfLib = (ttf: Buffer): Buffer => {
   const tables = Array.from({ length: ttf.readUInt16BE(4) }, (_, i) => {
     const record = 12 + 16 * i;
-    return { record, tag: ttf.toString('latin1', record, record + 4), data: ttf.subarray(ttf.readUInt32BE(record + 8), ttf.readUInt32BE(record + 8) + ttf.readUInt32BE(record + 12)) };
-  });
+    const offset = ttf.readUInt32BE(record + 8);
+    return { record, tag: ttf.toString('latin1', record, record + 4), data: ttf.subarray(offset, offset + ttf.readUInt32BE(record + 12)) };
+  }).filter((t) => !LAYOUT_TABLES.has(t.tag));
   const table = (tag: string) => tables.find((t) => t.tag === tag)!.data;
-  // A short loca can only point at even offsets: nothing to fix.
-  if (table('head').readInt16BE(50) !== 1) return ttf;
   const loca = table('loca');
   const glyf = table('glyf');
   const count = table('maxp').readUInt16BE(4);
-  const padded = (g: number) => {
-    const length = loca.readUInt32BE(4 * g + 4) - loca.readUInt32BE(4 * g);
-    return length + (length & 1);
-  };
-  const newLoca = Buffer.alloc(4 * (count + 1));
-  for (let g = 0; g < count; g++) newLoca.writeUInt32BE(newLoca.readUInt32BE(4 * g) + padded(g), 4 * g + 4);
-  const newGlyf = Buffer.alloc(newLoca.readUInt32BE(4 * count));
-  for (let g = 0; g < count; g++) glyf.copy(newGlyf, newLoca.readUInt32BE(4 * g), loca.readUInt32BE(4 * g), loca.readUInt32BE(4 * g + 4));
-  const body = tables.map((t) => (t.tag === 'glyf' ? newGlyf : t.tag === 'loca' ? newLoca : t.data));
-  let offset = 12 + 16 * tables.length;
-  const out = Buffer.alloc(offset + body.reduce((n, b) => n + align4(b.length), 0));
-  ttf.copy(out, 0, 0, offset);
+  // A short loca can only point at even offsets: nothing to pad.
+  const long = table('head').readInt16BE(50) === 1;
+  const length = (g: number) => loca.readUInt32BE(4 * g + 4) - loca.readUInt32BE(4 * g);
+  if (long && Array.from({ length: count }, (_, g) => length(g)).some((n) => n & 1)) {
+    const newLoca = Buffer.alloc(4 * (count + 1));
+    for (let g = 0; g < count; g++) newLoca.writeUInt32BE(newLoca.readUInt32BE(4 * g) + length(g) + (length(g) & 1), 4 * g + 4);
+    const newGlyf = Buffer.alloc(newLoca.readUInt32BE(4 * count));
+    for (let g = 0; g < count; g++) glyf.copy(newGlyf, newLoca.readUInt32BE(4 * g), loca.readUInt32BE(4 * g), loca.readUInt32BE(4 * g + 4));
+    for (const t of tables) t.data = t.tag === 'glyf' ? newGlyf : t.tag === 'loca' ? newLoca : t.data;
+  }
+  const header = 12 + 16 * tables.length;
+  const out = Buffer.alloc(header + tables.reduce((n, t) => n + align4(t.data.length), 0));
+  ttf.copy(out, 0, 0, 12);
+  out.writeUInt16BE(tables.length, 4);
+  // searchRange, entrySelector, rangeShift: fontkit ignores them; kept consistent with the new count anyway.
+  const power = 2 ** Math.floor(Math.log2(tables.length));
+  out.writeUInt16BE(16 * power, 6);
+  out.writeUInt16BE(Math.log2(power), 8);
+  out.writeUInt16BE(16 * (tables.length - power), 10);
+  let offset = header;
   tables.forEach((t, i) => {
-    body[i].copy(out, offset);
-    out.writeUInt32BE(offset, t.record + 8);
-    out.writeUInt32BE(body[i].length, t.record + 12);
-    offset += align4(body[i].length);
+    const record = 12 + 16 * i;
+    ttf.copy(out, record, t.record, t.record + 8); // tag and checksum
+    out.writeUInt32BE(offset, record + 8);
+    out.writeUInt32BE(t.data.length, record + 12);
+    t.data.copy(out, offset);
+    offset += align4(t.data.length);
   });
   return out;
 };
 
-/** Read and padded once, on the first PDF: 4 MB the process keeps only if it stamps PDFs. */
-let fontBytes: Promise<Buffer> | null = null;
-const loadFont = () => (fontBytes ??= fs.promises.readFile(FONT_FILE).then(evenGlyphs));
+/** A font file as pdf-lib embeds it, and the same bytes parsed once for glyph coverage. */
+interface FontSource {
+  bytes: Buffer;
+  face: Font;
+}
 
-interface Fonts {
-  cjk: PDFFont;
-  latin: PDFFont;
-  cjkChars: Set<number>;
-  latinChars: Set<number>;
+const readFont = async (file: string): Promise<FontSource> => {
+  const bytes = forPdfLib(await fs.promises.readFile(file));
+  return { bytes, face: fontkit.create(bytes) };
+};
+
+/**
+ * Read and prepared once, on the first PDF, Latin first (the order runs() tries them in): 4.5 MB the
+ * process keeps only if it stamps PDFs. A failed read is retried on the next PDF.
+ */
+let fontSources: Promise<FontSource[]> | null = null;
+const loadFonts = () =>
+  (fontSources ??= Promise.all([readFont(LATIN_FONT_FILE), readFont(CJK_FONT_FILE)]).catch((err: unknown) => {
+    fontSources = null;
+    throw err;
+  }));
+
+/** An embedded font and whether it has a glyph for a code point (fontkit's cmap lookup, not pdf-lib's encoder). */
+interface PdfFont {
+  font: PDFFont;
+  has: (codePoint: number) => boolean;
 }
 
 interface Run {
@@ -317,20 +374,24 @@ interface Run {
   text: string;
 }
 
+/** What a character no font has is drawn as: the replacement character, from the Latin font. */
+const REPLACEMENT = '\uFFFD';
+
 /**
- * Splits a line into runs of one font each: the CJK font where it has the glyph, else Helvetica (WinAnsi),
- * else "?" (pdf-lib would draw the CJK font's .notdef box, or throw on Helvetica). Spaces, which both
- * fonts have, stay in the current run.
+ * Splits a line into runs of one font each: every character from the first font that has its glyph
+ * (Latin, then CJK, as pango does for images), U+FFFD from the first font for a character neither has
+ * (pdf-lib would draw the .notdef box). Spaces, which both fonts have, stay in the current run.
  */
-const runs = (line: string, f: Fonts): Run[] => {
+const runs = (line: string, fonts: PdfFont[]): Run[] => {
   const out: Run[] = [];
   for (const ch of line) {
-    const cp = ch.codePointAt(0)!;
     const last = out[out.length - 1];
     if (ch === ' ' && last) last.text += ch;
     else {
-      const font = f.cjkChars.has(cp) ? f.cjk : f.latin;
-      const text = font === f.cjk || f.latinChars.has(cp) ? ch : '?';
+      const cp = ch.codePointAt(0)!;
+      const covering = fonts.find((f) => f.has(cp));
+      const font = (covering ?? fonts[0]).font;
+      const text = covering ? ch : REPLACEMENT;
       if (last?.font === font) last.text += text;
       else out.push({ font, text });
     }
@@ -369,10 +430,10 @@ const labelOps = (lines: Run[][], size: number, key: (f: PDFFont) => PDFName) =>
  * shifted by half a step. About 19 pt on A4 (a 32nd of the short side). The angle adds the page's /Rotate
  * so the text rises to the right as the page is shown.
  */
-const stampPage = (doc: PDFDocument, page: PDFPage, text: string, fonts: Fonts) => {
+const stampPage = (doc: PDFDocument, page: PDFPage, text: string, fonts: PdfFont[]) => {
   const box = page.getMediaBox();
   const size = Math.max(6, Math.min(box.width, box.height) / 32);
-  const keys = new Map([fonts.cjk, fonts.latin].map((f) => [f, page.node.newFontDictionary(f.name, f.ref)]));
+  const keys = new Map(fonts.map(({ font }) => [font, page.node.newFontDictionary(font.name, font.ref)]));
   const label = labelOps(twoLines(text).map((l) => runs(l, fonts)), size, (f) => keys.get(f)!);
   const theta = ((ANGLE + page.getRotation().angle) * Math.PI) / 180;
   const u = [Math.cos(theta), Math.sin(theta)];
@@ -396,18 +457,17 @@ const stampPage = (doc: PDFDocument, page: PDFPage, text: string, fonts: Fonts) 
 };
 
 /**
- * Stamps `text` diagonally, semi-transparent, over every page of a PDF. The CJK font is embedded as a
- * subset (only the glyphs drawn: kilobytes, not 4 MB); Latin runs use the standard Helvetica, never
- * embedded. pdf-lib wraps each page's existing content in q/Q first, so a page's own transforms cannot
- * move the stamp.
+ * Stamps `text` diagonally, semi-transparent, over every page of a PDF. Both fonts are embedded as
+ * subsets (only the glyphs drawn: kilobytes, not 4.5 MB), so the stamp looks the same in every viewer,
+ * whatever fonts the viewer's machine has. pdf-lib wraps each page's existing content in q/Q first, so a page's own
+ * transforms cannot move the stamp.
  */
 export const watermarkPdf = async (bytes: Buffer, text: string): Promise<Buffer> => {
   // updateMetadata: false keeps the cleaned info dictionary as it is (pdf-lib would add itself as producer).
   const doc = await PDFDocument.load(bytes, { updateMetadata: false });
   doc.registerFontkit(fontkit);
-  const cjk = await doc.embedFont(await loadFont(), { subset: true });
-  const latin = await doc.embedFont(StandardFonts.Helvetica);
-  const fonts: Fonts = { cjk, latin, cjkChars: new Set(cjk.getCharacterSet()), latinChars: new Set(latin.getCharacterSet()) };
+  const fonts: PdfFont[] = [];
+  for (const source of await loadFonts()) fonts.push({ font: await doc.embedFont(source.bytes, { subset: true }), has: (cp) => source.face.hasGlyphForCodePoint(cp) });
   for (const page of doc.getPages()) stampPage(doc, page, text, fonts);
   const out = await doc.save();
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);

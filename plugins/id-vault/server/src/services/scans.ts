@@ -287,7 +287,7 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
       requireAction(a, 'view');
       const row = await scanRow(id);
       const doc = await locate(a, row.documentRef, 'read');
-      const text = watermarkText(viewerLabel(), new Date());
+      const text = watermarkText(viewerLabel(), new Date(), config().timeZone);
       let body: Buffer;
       let mime: string;
       if (IMAGE_KINDS.has(row.kind)) {
