@@ -2,6 +2,8 @@ import type { Core } from '@strapi/strapi';
 import { documentMiddleware, decryptFailuresMeta } from './middlewares';
 import { responseGuard } from './http/responses';
 import { skipScanUploads } from './middlewares/body';
+import { flushReadAudit } from './middlewares/audit-reads';
+import { auditAuth } from './http/auth-audit';
 import { getService, ENCRYPTED_FIELD, PLUGIN_ID } from './utils/strapi';
 
 export default ({ strapi }: { strapi: Core.Strapi }) => {
@@ -29,4 +31,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   strapi.documents.use(documentMiddleware(strapi));
   strapi.server.use(decryptFailuresMeta());
   strapi.server.use(responseGuard(strapi));
+  // The record of reads (one event per request and type) and of logins / logouts.
+  strapi.server.use(flushReadAudit(strapi));
+  strapi.server.use(auditAuth(strapi));
 };

@@ -128,3 +128,26 @@ export const sortPaths = (sort: unknown): string[][] => {
   }
   return [];
 };
+
+/**
+ * The attribute paths a `filters` tree names (operators skipped, `$and`/`$or`/`$not` walked), e.g.
+ * `{ team: { name: { $eq: 'x' } }, $or: [{ phone: 'y' }] }` → [['team', 'name'], ['phone']]. Names only:
+ * what the audit trail records of a search.
+ */
+export const filterPaths = (filters: unknown, prefix: string[] = []): string[][] => {
+  if (Array.isArray(filters)) return filters.flatMap((f) => filterPaths(f, prefix));
+  if (!isPlainObject(filters)) return prefix.length ? [prefix] : [];
+  const out: string[][] = [];
+  let leaf = true;
+  for (const [key, value] of Object.entries(filters)) {
+    if (key === '$and' || key === '$or' || key === '$not') {
+      leaf = false;
+      out.push(...filterPaths(value, prefix));
+    } else if (!key.startsWith('$')) {
+      leaf = false;
+      out.push(...filterPaths(value, [...prefix, key]));
+    }
+  }
+  if (leaf && prefix.length) out.push(prefix);
+  return out;
+};

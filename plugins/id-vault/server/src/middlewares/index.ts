@@ -7,6 +7,7 @@ import { queryRewrite } from './query-rewrite';
 import { writeGuards } from './write-guards';
 import { auditWrites } from './audit-writes';
 import { resultMasking } from './result-masking';
+import { auditReads } from './audit-reads';
 
 export { decryptFailuresMeta } from './decrypt-failures-meta';
 
@@ -21,12 +22,12 @@ export interface DocumentContext {
 export type DocumentMiddleware = (ctx: DocumentContext, next: () => Promise<any>) => Promise<any>;
 
 /**
- * The document-service middleware, composed of one job each, outermost first: query rewrite (blind index,
- * no oracle), write guards, audit of writes, result masking. The caller is resolved once per request;
+ * The document-service middleware, composed of one job each, outermost first: audit of reads (it sees the
+ * query as asked), query rewrite (blind index, no oracle), write guards, audit of writes, result masking. The caller is resolved once per request;
  * code of this plugin outside a request must run as the system (asSystem) — a missing caller fails.
  */
 export const documentMiddleware = (strapi: Core.Strapi) => {
-  const chain: DocumentMiddleware[] = [queryRewrite(strapi), writeGuards(strapi), auditWrites(strapi), resultMasking(strapi)];
+  const chain: DocumentMiddleware[] = [auditReads(strapi), queryRewrite(strapi), writeGuards(strapi), auditWrites(strapi), resultMasking(strapi)];
   return async (ctx: any, next: () => Promise<any>) => {
     ctx.params ??= {};
     if (INTERNAL_UIDS.has(ctx.uid)) {
