@@ -1,4 +1,4 @@
-import { and, relationCondition, relationRefs, populateObject, sortPaths, touchesRelation, redactQuery } from '../../../plugins/id-vault/server/src/domain';
+import { and, relationCondition, relationRefs, populateObject, sortPaths, filterPaths, touchesRelation, redactQuery } from '../../../plugins/id-vault/server/src/domain';
 
 describe('and', () => {
   test.each([
@@ -85,4 +85,19 @@ describe('redactQuery: request logs keep keys, not values', () => {
     ['%E0%A4%A=1', '***'],
     ['', ''],
   ])('%s', (input, out) => expect(redactQuery(input)).toBe(out));
+});
+
+describe('filterPaths (field names of a filters tree, for the audit trail)', () => {
+  it.each([
+    [undefined, []],
+    [{}, []],
+    [{ phone: '+8613800000001' }, [['phone']]],
+    [{ phone: { $eq: 'x' }, name: { $startsWith: 'A', $endsWith: 'B' } }, [['phone'], ['name']]],
+    [{ team: { name: { $eq: 'x' } } }, [['team', 'name']]],
+    [{ $or: [{ phone: 'x' }, { email: { $eq: 'y' } }], $not: { idNumber: 'z' } }, [['phone'], ['email'], ['idNumber']]],
+    [{ documents: { $null: true } }, [['documents']]],
+    [[{ a: 1 }, { b: { c: 2 } }], [['a'], ['b', 'c']]],
+  ])('%j → %j', (filters, paths) => {
+    expect(filterPaths(filters)).toEqual(paths);
+  });
 });
