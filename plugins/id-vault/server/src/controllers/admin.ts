@@ -2,6 +2,7 @@ import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { getService, ACTIONS } from '../utils/strapi';
 import { scanHandlers } from './scan';
+import { parseAuditQuery } from '../services/audit-log';
 
 /** The admin panel's own routes (`/id-vault/...`, admin JWT); permissions are checked by route policies too. */
 export default ({ strapi }: { strapi: Core.Strapi }) => {
@@ -10,6 +11,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   const canApprove = (ctx: any) => !!ctx.state.userAbility?.can(ACTIONS['grant.approve']);
   const scan = scanHandlers(strapi);
   const documents = () => getService(strapi, 'documents');
+  const auditLog = () => getService(strapi, 'audit-log');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -46,6 +48,24 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       const days = Number(ctx.query.days ?? 30);
       if (!Number.isInteger(days) || days < 0 || days > 3650) throw new errors.ValidationError('days must be a whole number from 0 to 3650');
       ctx.body = { data: await documents().attention(days) };
+    },
+    async auditEvents(ctx: any) {
+      ctx.body = { data: await auditLog().page(parseAuditQuery(ctx.query)) };
+    },
+    async auditStats(ctx: any) {
+      const days = Number(ctx.query.days ?? 30);
+      if (!Number.isInteger(days) || days < 1 || days > 366) throw new errors.ValidationError('days must be a whole number from 1 to 366');
+      ctx.body = { data: await auditLog().stats(days) };
+    },
+    async auditStatus(ctx: any) {
+      ctx.body = { data: await auditLog().status() };
+    },
+    async auditVerify(ctx: any) {
+      ctx.status = 202;
+      ctx.body = { data: await auditLog().startVerify() };
+    },
+    async customerAudit(ctx: any) {
+      ctx.body = { data: await auditLog().ofCustomer(ctx.params.documentId) };
     },
     async getRequiredDocuments(ctx: any) {
       ctx.body = { data: await documents().rules() };

@@ -77,6 +77,12 @@ export default {
       admin('GET', '/customers/:documentId/documents', 'customerDocuments'),
       // Home-page widget: documents expiring soon and customers with missing documents, in the admin's scope.
       admin('GET', '/documents/attention', 'documentsAttention'),
+      // The Audit log page and the customer's "Who has seen this customer" panel: the whole log, audit.read.
+      admin('GET', '/audit-log/events', 'auditEvents', [ACTIONS['audit.read']]),
+      admin('GET', '/audit-log/stats', 'auditStats', [ACTIONS['audit.read']]),
+      admin('GET', '/audit-log/status', 'auditStatus', [ACTIONS['audit.read']]),
+      admin('POST', '/audit-log/verify', 'auditVerify', [ACTIONS['audit.read']]),
+      admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
     ],

@@ -7,6 +7,7 @@ import access from './access';
 import grants from './grants';
 import scans from './scans';
 import documents from './documents';
+import auditLog from './audit-log';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -18,6 +19,7 @@ export default {
   grants,
   scans,
   documents,
+  'audit-log': auditLog,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -9,6 +9,7 @@ import type { AccessService } from '../services/access';
 import type { GrantsService } from '../services/grants';
 import type { ScansService } from '../services/scans';
 import type { DocumentsService } from '../services/documents';
+import type { AuditLogService } from '../services/audit-log';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
 
@@ -21,6 +22,7 @@ interface Services {
   grants: GrantsService;
   scans: ScansService;
   documents: DocumentsService;
+  'audit-log': AuditLogService;
 }
 
 /** The one typed way to reach a service of this plugin. */
