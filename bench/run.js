@@ -11,6 +11,7 @@
  *   6. a relation filter into customers (org units holding a customer of a given name) with subtree row scope
  *      vs the same filter as a full-access token (target <= 1.3)
  *   7–10. scans: intake, watermark, streamed decrypt, upload memory (bench/scans-bench.js)
+ *  11. GET 100 customers with the read audit event vs without (ID_VAULT_AUDIT_READS; target <= 1.05)
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -53,4 +54,5 @@ for (const r of results) {
   console.log(`4. GET 100, masked (read-only token) ${fmt(r.masked.a)} ms vs plaintext (full-access token) ${fmt(r.masked.b)} ms median → ratio ${fmt(r.masked.a / r.masked.b)} (target <= 1.15)`);
   console.log(`5. GET 100, subtree row scope ${fmt(r.scoped.a)} ms vs scope all ${fmt(r.scoped.b)} ms (two users-permissions roles) median → ratio ${fmt(r.scoped.a / r.scoped.b)} (target <= 1.3)`);
   console.log(`6. relation filter into customers, subtree scope ${fmt(r.relation.a)} ms vs full access ${fmt(r.relation.b)} ms median → ratio ${fmt(r.relation.a / r.relation.b)} (target <= 1.3)`);
+  console.log(`11. GET 100 with read auditing ${fmt(r.readAudit.a)} ms vs without ${fmt(r.readAudit.b)} ms median → ratio ${fmt(r.readAudit.a / r.readAudit.b)} (target <= 1.05)`);
 }

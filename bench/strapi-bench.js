@@ -176,7 +176,15 @@ const scopeSetup = async (strapi) => {
     const [seenScoped, seenFull] = [await get(unitOf(3), jwts.subtree), await get(unitOf(3), token)];
     if (seenScoped.data.length !== 1 || seenFull.data.length !== 1) throw new Error('the relation filter does not find the unit on both sides');
     const relation = await interleave((i) => get(unitOf(i), jwts.subtree), (i) => get(unitOf(i), token), { rounds: 120 });
-    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped, relation })}`);
+    log('read auditing on vs off (list of 100)…');
+    // The switch is read per request (ID_VAULT_AUDIT_READS), so both sides run in this one process.
+    const withAudit = (on) => () => {
+      process.env.ID_VAULT_AUDIT_READS = on ? 'true' : 'false';
+      return get(page, token);
+    };
+    const readAudit = await interleave(withAudit(true), withAudit(false), { rounds: 120 });
+    delete process.env.ID_VAULT_AUDIT_READS;
+    console.log(`BENCH_RESULT ${JSON.stringify({ client, customers: N, list, search, masked, scoped, relation, readAudit })}`);
   } finally {
     await strapi.destroy().catch(() => {});
     // BENCH_KEEP_DATABASE=1 keeps the PostgreSQL database (to EXPLAIN what the bench ran); drop it yourself.

@@ -57,7 +57,9 @@ const openSegment = (s: Sealer, counter: number, final: boolean, sealed: Buffer)
   d.setAAD(s.aad);
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
   try {
-    return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()]);
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG));
+    d.final(); // GCM's final returns nothing; it checks the tag
+    return plain;
   } catch {
     throw new IdVaultCryptoError('AUTH_FAILED', 'stored object failed authentication (changed, reordered or cut short)');
   }
@@ -137,36 +139,43 @@ export const encryptStream = (dataKey: DataKey, context: string, segmentSize = S
  * BAD_FORMAT or UNKNOWN_KEY) — a consumer that must not act on part of an object reads it whole first.
  */
 export const decryptStream = (resolveKey: (keyId: string) => Buffer | undefined, context: string): Transform => {
-  let buf: Buffer = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let s: Sealer | null = null;
   let sealedSize = 0;
   let counter = 0;
-  // Chunks wait here until they complete a segment: joined once per segment, not once per chunk.
-  let waiting: Buffer[] = [];
-  let waitingLength = 0;
+  // The segment being gathered: bytes are copied once, into it, and only when a segment spans chunks.
+  let seg: Buffer = Buffer.alloc(0);
+  let filled = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       try {
-        waiting.push(chunk);
-        waitingLength += chunk.length;
-        if (s && buf.length + waitingLength <= sealedSize) return done();
-        buf = Buffer.concat([buf, ...waiting]);
-        waiting = [];
-        waitingLength = 0;
         if (!s) {
-          const h = parseHeader(buf);
+          head = head.length ? Buffer.concat([head, chunk]) : chunk;
+          const h = parseHeader(head);
           if (!h) return done();
           const key = resolveKey(h.keyId);
           if (!key) throw new IdVaultCryptoError('UNKNOWN_KEY', 'the data key of this object is unknown');
           const okm = objectKey(key, h.salt, context);
-          s = { key: okm.subarray(0, 32), prefix: okm.subarray(32), aad: Buffer.from(buf.subarray(0, h.length)) };
+          s = { key: okm.subarray(0, 32), prefix: okm.subarray(32), aad: Buffer.from(head.subarray(0, h.length)) };
           sealedSize = (1 << h.log2) + TAG;
-          buf = buf.subarray(h.length);
+          seg = Buffer.allocUnsafe(sealedSize);
+          chunk = head.subarray(h.length);
         }
-        // A full segment followed by more bytes is not the last one.
-        while (buf.length > sealedSize) {
-          this.push(openSegment(s, counter++, false, buf.subarray(0, sealedSize)));
-          buf = buf.subarray(sealedSize);
+        let at = 0;
+        while (at < chunk.length) {
+          // A full segment followed by more bytes is not the last one.
+          if (filled === sealedSize) {
+            this.push(openSegment(s, counter++, false, seg));
+            filled = 0;
+          }
+          if (filled === 0 && chunk.length - at > sealedSize) {
+            this.push(openSegment(s, counter++, false, chunk.subarray(at, at + sealedSize)));
+            at += sealedSize;
+            continue;
+          }
+          const n = chunk.copy(seg, filled, at, Math.min(chunk.length, at + sealedSize - filled));
+          filled += n;
+          at += n;
         }
         done();
       } catch (e) {
@@ -176,13 +185,7 @@ export const decryptStream = (resolveKey: (keyId: string) => Buffer | undefined,
     flush(done: TransformCallback) {
       try {
         if (!s) throw new IdVaultCryptoError('BAD_FORMAT', 'stored object is cut short');
-        buf = Buffer.concat([buf, ...waiting]);
-        // More than one segment may be left when the last chunks came in small pieces.
-        while (buf.length > sealedSize) {
-          this.push(openSegment(s, counter++, false, buf.subarray(0, sealedSize)));
-          buf = buf.subarray(sealedSize);
-        }
-        this.push(openSegment(s, counter, true, buf));
+        this.push(openSegment(s, counter, true, seg.subarray(0, filled)));
         done();
       } catch (e) {
         done(e as Error);
