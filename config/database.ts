@@ -32,6 +32,21 @@ export default ({ env }) => {
       // Relative to the project root (config is compiled into dist/config); an absolute path is kept.
       connection: { filename: path.resolve(__dirname, '..', '..', env('DATABASE_FILENAME', '.tmp/data.db')) },
       useNullAsDefault: true,
+      // WAL with synchronous=NORMAL: a commit appends to the log without an fsync of its own (checkpoints
+      // sync), so every request that records an audit event — reads included — does not pay a disk flush.
+      // Committed data survives a crash or kill -9 of the process; only a power loss or OS crash can lose the
+      // last commits (SQLite's documented trade-off; use PostgreSQL where that matters).
+      pool: {
+        afterCreate: (conn: any, done: (err: Error | null, conn: any) => void) => {
+          try {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+            done(null, conn);
+          } catch (e) {
+            done(e as Error, conn);
+          }
+        },
+      },
     },
   };
 };

@@ -13,7 +13,7 @@ import {
 } from '../crypto';
 import { validateValue, normalise, mask, SYSTEM_ACCESS as SYSTEM, type Access } from '../domain';
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
-import { getService, UIDS } from '../utils/strapi';
+import { getService, UIDS, withKnex } from '../utils/strapi';
 import type { EncryptedAttribute } from './fields';
 import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
@@ -210,13 +210,19 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       // One round trip for the matching documents and their wrapped data keys, which the read that
       // follows will need (the key cache is warm by then).
       const bidx = table(UIDS.blindIndex);
-      const knex = strapi.db.connection;
-      const query = knex(`${bidx.name} as b`)
-        .where(`b.${bidx.col('subject')}`, uid)
-        .andWhere(`b.${bidx.col('field')}`, attr.name)
-        .whereIn(`b.${bidx.col('token')}`, tokens)
-        .select({ docId: `b.${bidx.col('docId')}` });
-      const rows: Array<{ docId: string; keyId: string | null; wrapped: string | null }> = await keys().joinDataKeys(query, `b.${bidx.col("subject")}`, `b.${bidx.col("docId")}`);
+      // In the transaction in progress, if any (a read records its audit event in its own): on SQLite's one
+      // connection a query beside it would wait for it forever.
+      const rows: Array<{ docId: string; keyId: string | null; wrapped: string | null }> = await withKnex(strapi, (knex) =>
+        keys().joinDataKeys(
+          knex(`${bidx.name} as b`)
+            .where(`b.${bidx.col('subject')}`, uid)
+            .andWhere(`b.${bidx.col('field')}`, attr.name)
+            .whereIn(`b.${bidx.col('token')}`, tokens)
+            .select({ docId: `b.${bidx.col('docId')}` }),
+          `b.${bidx.col('subject')}`,
+          `b.${bidx.col('docId')}`
+        )
+      );
       keys().prime(rows);
       return [...new Set(rows.map((r: any) => String(r.docId)))];
     },
