@@ -50,6 +50,11 @@ export default ({ env }) => {
           maxPixels: env.int('ID_VAULT_SCAN_MAX_PIXELS', 50_000_000),
           timeZone: env('ID_VAULT_TIME_ZONE', 'Asia/Shanghai'),
         },
+        // Export caps: rows per export (checked with a count first), exports per user or token in 24 hours.
+        exports: {
+          maxRows: env.int('ID_VAULT_EXPORT_MAX_ROWS', 10000),
+          perDay: env.int('ID_VAULT_EXPORTS_PER_DAY', 20),
+        },
       },
     },
   };

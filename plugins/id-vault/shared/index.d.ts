@@ -8,6 +8,7 @@ export declare const UIDS: {
   dataKey: 'plugin::id-vault.data-key';
   blindIndex: 'plugin::id-vault.blind-index';
   auditEvent: 'plugin::id-vault.audit-event';
+  auditCheckpoint: 'plugin::id-vault.audit-checkpoint';
   accessGrant: 'plugin::id-vault.access-grant';
   scan: 'plugin::id-vault.scan';
   jobRun: 'plugin::id-vault.job-run';

@@ -28,6 +28,17 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
       options: { rule: process.env.ID_VAULT_EXPIRY_CRON ?? '0 6 * * *' },
     },
   });
+
+  // Daily at 03:30: audit events past the retention are pruned behind a checkpoint, once across processes.
+  // Reading the retention first refuses to start below its minimum (365 days).
+  const audit = getService(strapi, 'audit');
+  audit.retentionDays();
+  strapi.cron.add({
+    idVaultAuditPrune: {
+      task: () => audit.pruneJob().catch((e) => strapi.log.error(`id-vault: audit prune failed: ${e.message}`)),
+      options: { rule: process.env.ID_VAULT_AUDIT_PRUNE_CRON ?? '30 3 * * *' },
+    },
+  });
   await getService(strapi, 'audit').record({
     action: 'vault.start',
     outcome: 'success',

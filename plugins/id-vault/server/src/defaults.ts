@@ -33,7 +33,7 @@ export const DEFAULT_ROLES: DefaultRole[] = [
     cm: Object.fromEntries([C, D, UIDS.orgUnit, UIDS.tag].map((uid) => [uid, { read: [], create: [], update: [], delete: [] }])),
     vaultActions: Object.keys(ACTIONS),
     routes: {
-      customer: ['find', 'findOne', 'create', 'update', 'delete', 'reveal'],
+      customer: ['find', 'findOne', 'create', 'update', 'delete', 'reveal', 'export'],
       'identity-document': ['find', 'findOne', 'create', 'update', 'delete'],
       'org-unit': ['find', 'findOne', 'create', 'update', 'delete'],
       tag: ['find', 'findOne', 'create', 'update', 'delete'],
@@ -64,7 +64,7 @@ export const DEFAULT_ROLES: DefaultRole[] = [
       [UIDS.tag]: { read: [], create: null, update: null, delete: null },
     },
     vaultActions: ['export.masked', 'grant.request', 'scan.view'],
-    routes: { customer: ['find', 'findOne', 'update'], 'identity-document': ['find', 'findOne', 'update'], scan: ['view'], ...READ_ONLY_REFERENCE },
+    routes: { customer: ['find', 'findOne', 'update', 'export'], 'identity-document': ['find', 'findOne', 'update'], scan: ['view'], ...READ_ONLY_REFERENCE },
   },
 ];
 

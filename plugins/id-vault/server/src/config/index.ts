@@ -19,12 +19,20 @@ export interface ScanConfig {
   timeZone: string;
 }
 
+export interface ExportConfig {
+  /** Most rows one export may have (ID_VAULT_EXPORT_MAX_ROWS): checked with a count before anything is sent. */
+  maxRows: number;
+  /** Most exports per user or token in 24 hours (ID_VAULT_EXPORTS_PER_DAY), counted from the audit trail. */
+  perDay: number;
+}
+
 export interface IdVaultConfig {
   /** Bits kept of each HMAC blind index when a field does not choose its own (32, 64, 128 or 256). */
   defaultIndexBits: number;
   /** Longest temporary access a request may ask for, in days (1 to GRANT_MAX_DAYS_LIMIT). */
   grantMaxDays: number;
   scans: ScanConfig;
+  exports: ExportConfig;
 }
 
 const BITS = [32, 64, 128, 256];
@@ -41,10 +49,12 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
   timeZone: 'Asia/Shanghai',
 };
 
+export const DEFAULT_EXPORT_CONFIG: ExportConfig = { maxRows: 10_000, perDay: 20 };
+
 const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 export default {
-  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT, scans: DEFAULT_SCAN_CONFIG } satisfies IdVaultConfig,
+  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT, scans: DEFAULT_SCAN_CONFIG, exports: DEFAULT_EXPORT_CONFIG } satisfies IdVaultConfig,
   validator(config: Partial<IdVaultConfig>) {
     if (!BITS.includes(Number(config.defaultIndexBits))) {
       throw new Error(`id-vault: defaultIndexBits must be one of ${BITS.join(', ')}`);
@@ -59,6 +69,9 @@ export default {
     for (const k of ['maxFileBytes', 'maxFiles', 'maxCustomerBytes', 'maxPixels'] as const) {
       if (!positive(scans[k])) throw new Error(`id-vault: scans.${k} must be a positive whole number`);
     }
+    const exportCaps = { ...DEFAULT_EXPORT_CONFIG, ...(config.exports ?? {}) };
+    if (!positive(exportCaps.maxRows)) throw new Error('id-vault: exports.maxRows (ID_VAULT_EXPORT_MAX_ROWS) must be a positive whole number');
+    if (!positive(exportCaps.perDay)) throw new Error('id-vault: exports.perDay (ID_VAULT_EXPORTS_PER_DAY) must be a positive whole number');
     try {
       new Intl.DateTimeFormat('en', { timeZone: scans.timeZone });
     } catch {

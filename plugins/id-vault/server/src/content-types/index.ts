@@ -5,6 +5,7 @@ import tag from './tag/schema.json';
 import dataKey from './data-key/schema.json';
 import blindIndex from './blind-index/schema.json';
 import auditEvent from './audit-event/schema.json';
+import auditCheckpoint from './audit-checkpoint/schema.json';
 import accessGrant from './access-grant/schema.json';
 import scan from './scan/schema.json';
 import jobRun from './job-run/schema.json';
@@ -17,6 +18,7 @@ export default {
   'data-key': { schema: dataKey },
   'blind-index': { schema: blindIndex },
   'audit-event': { schema: auditEvent },
+  'audit-checkpoint': { schema: auditCheckpoint },
   'access-grant': { schema: accessGrant },
   scan: { schema: scan },
   'job-run': { schema: jobRun },

@@ -2,6 +2,7 @@ import { factories } from '@strapi/strapi';
 import { getService, UIDS } from '../utils/strapi';
 import admin from './admin';
 import scan from './scan';
+import exportController, { contentApiExport } from './export';
 
 // Thin core controllers: everything sensitive happens in the document-service middleware and lifecycles.
 export default {
@@ -11,10 +12,15 @@ export default {
       const access = await getService(strapi, 'access').current();
       ctx.body = { data: await getService(strapi, 'grants').reveal(access, ctx.params.documentId, ctx.request.body) };
     },
+    /** GET /api/id-vault/customers/export — the masked export (permission "export" of Customer; see controllers/export.ts). */
+    async export(ctx: any) {
+      await contentApiExport(strapi, this, ctx);
+    },
   })),
   'identity-document': factories.createCoreController(UIDS.identityDocument),
   'org-unit': factories.createCoreController(UIDS.orgUnit),
   tag: factories.createCoreController(UIDS.tag),
   scan,
   admin,
+  export: exportController,
 };

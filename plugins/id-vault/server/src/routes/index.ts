@@ -39,6 +39,9 @@ export default {
     get routes() {
       const uids = [UIDS.customer, UIDS.identityDocument, UIDS.orgUnit, UIDS.tag];
       return (routes ??= [
+        // Before the core routes: GET /customers/:id would take "export" for a document id.
+        // Permission "export" of Customer (users-permissions roles, custom API tokens); the export right is the service's.
+        { method: 'GET', path: '/customers/export', handler: 'customer.export', config: { policies: POLICIES } },
         ...uids.flatMap(coreRoutes),
         // Permission "reveal" of Customer in Users & Permissions roles and custom API tokens.
         { method: 'POST', path: '/customers/:documentId/reveal', handler: 'customer.reveal', config: { policies: POLICIES } },
@@ -85,6 +88,8 @@ export default {
       admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
+      // Export of the Content Manager list: export.masked / export.plain or an export grant, decided (and a refusal recorded) in the service.
+      { method: 'GET', path: '/customers/export', handler: 'export.admin', config: { policies: ['admin::isAuthenticatedAdmin'] } },
     ],
   },
 };

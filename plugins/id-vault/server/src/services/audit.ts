@@ -1,8 +1,19 @@
 import type { Core } from '@strapi/strapi';
-import { eventHash, createChainVerifier, GENESIS_HASH, type ChainEvent } from '../crypto';
+import {
+  eventHash,
+  createChainVerifier,
+  signCheckpoint,
+  parseMasterKeys,
+  GENESIS_HASH,
+  type AuditCheckpoint,
+  type ChainFailure,
+  type ChainRow,
+  type MasterKeyRing,
+} from '../crypto';
 import { describeCaller, type Caller } from '../domain';
-import { UIDS } from '../utils/strapi';
+import { UIDS, stamps } from '../utils/strapi';
 import { currentCaller, requestFacts } from '../utils/caller';
+import { onceAcrossProcesses } from '../utils/jobs';
 
 export interface AuditInput {
   action: string;
@@ -18,6 +29,17 @@ export interface AuditInput {
 
 export type VerifyResult = ReturnType<ReturnType<typeof createChainVerifier>['result']>;
 
+/** What a prune did: events pruned, the last pruned seq and the checkpoint now in force (null: nothing was old enough). */
+export interface PruneResult {
+  pruned: number;
+  upToSeq: number | null;
+  checkpointId: number | null;
+}
+
+/** The shortest retention of audit events ID_VAULT_AUDIT_RETENTION_DAYS may set, and its default. */
+export const MIN_RETENTION_DAYS = 365;
+const DAY_MS = 86_400_000;
+
 // Any fixed 64-bit number: the PostgreSQL advisory lock that lets one chainer at a time, across processes, extend the chain.
 const CHAIN_LOCK = 0x1d5a17;
 const PAGE = 500;
@@ -29,6 +51,18 @@ const BATCH = 1000;
  */
 const CHAIN_DELAY_MS = 50;
 
+/** ID_VAULT_AUDIT_RETENTION_DAYS: whole days, at least MIN_RETENTION_DAYS; anything else is refused (at start-up: bootstrap reads it). */
+const retentionDays = (value = process.env.ID_VAULT_AUDIT_RETENTION_DAYS): number => {
+  if (value === undefined || value.trim() === '') return MIN_RETENTION_DAYS;
+  const days = Number(value);
+  if (!Number.isInteger(days) || days < MIN_RETENTION_DAYS) {
+    throw new Error(`id-vault: ID_VAULT_AUDIT_RETENTION_DAYS must be a whole number of days, at least ${MIN_RETENTION_DAYS} (the minimum); it is ${value}`);
+  }
+  return days;
+};
+
+const describeFailure = (f: ChainFailure) => `seq ${f.brokenAt} (${f.reason})`;
+
 /**
  * The append-only, hash-chained audit trail, written as a group commit:
  * - `record` inserts the event as *pending* (no seq, no hash) — inside the caller's database transaction
@@ -38,23 +72,60 @@ const CHAIN_DELAY_MS = 50;
  *   advisory lock (SQLite has one writer anyway), so one chain grows across every process; the unique index
  *   on seq makes a fork impossible even if the lock failed. It runs after each commit that recorded events,
  *   at start-up (leftovers of a process that died) and on `flush()`. Filling in those three columns of a
- *   pending row, with knex, is the one change the append-only guard lets past (the guard covers db.query).
+ *   pending row, with knex, is one of the two changes the append-only guard lets past (the guard covers db.query);
+ * - `prune` is the other: with knex, under the same lock, it deletes the oldest chained events past the
+ *   retention, in seq order and in batches, each batch in one transaction with the checkpoint (MACed, see
+ *   crypto/audit-chain.ts) that verification then starts from. It verifies what it deletes first, so it never
+ *   erases the evidence of a broken chain.
  */
 const audit = ({ strapi }: { strapi: Core.Strapi }) => {
   const meta = () => strapi.db.metadata.get(UIDS.auditEvent) as any;
   const col = (attr: string): string => meta().attributes[attr]?.columnName ?? attr;
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v ?? null);
+  const checkpoints = () => {
+    const m: any = strapi.db.metadata.get(UIDS.auditCheckpoint);
+    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr };
+  };
+  const lockChain = async (trx: any) => {
+    if (strapi.db.dialect.client === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [CHAIN_LOCK]);
+  };
+
+  // The ring the keys service reads at start-up (register refuses to start without a well-formed one).
+  let ring: MasterKeyRing | null = null;
+  const masterRing = () => (ring ??= parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS));
+
+  /** The checkpoint of the latest prune (highest seq), with the row id; null before the first prune. */
+  const latestCheckpoint = async (knex: any): Promise<(AuditCheckpoint & { id: number }) | null> => {
+    const t = checkpoints();
+    const row = await knex(t.name).orderBy(t.col('seq'), 'desc').first();
+    if (!row) return null;
+    return {
+      id: row.id,
+      seq: Number(row[t.col('seq')]),
+      hash: row[t.col('hash')],
+      prunedCount: Number(row[t.col('prunedCount')]),
+      cutoff: row[t.col('cutoff')],
+      keyId: row[t.col('keyId')],
+      mac: row[t.col('mac')],
+    };
+  };
+
+  /** Where the chain goes on: its last chained event, else the latest checkpoint (all of it was pruned), else the genesis. */
+  const chainTip = async (trx: any): Promise<{ seq: number; hash: string }> => {
+    const last = await trx(meta().tableName).whereNotNull(col('seq')).orderBy(col('seq'), 'desc').first(col('seq'), col('hash'));
+    if (last) return { seq: Number(last[col('seq')]), hash: last[col('hash')] };
+    const checkpoint = await latestCheckpoint(trx);
+    return checkpoint ?? { seq: 0, hash: GENESIS_HASH };
+  };
 
   /** Chains up to BATCH pending events in one transaction; returns how many. */
   const chainBatch = async (): Promise<number> =>
     strapi.db.connection.transaction(async (trx: any) => {
       const table = meta().tableName;
-      if (strapi.db.dialect.client === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [CHAIN_LOCK]);
+      await lockChain(trx);
       const pending = await trx(table).whereNull(col('seq')).orderBy('id').limit(BATCH);
       if (!pending.length) return 0;
-      const last = await trx(table).whereNotNull(col('seq')).orderBy(col('seq'), 'desc').first(col('seq'), col('hash'));
-      let seq = Number(last?.[col('seq')] ?? 0);
-      let prevHash: string = last?.[col('hash')] ?? GENESIS_HASH;
+      let { seq, hash: prevHash } = await chainTip(trx);
       const chained = pending.map((row: any) => {
         seq += 1;
         const event = toChainRow({ ...fromColumns(row), seq, prevHash: null, hash: null });
@@ -70,9 +141,13 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
           [table, col('seq'), col('prevHash'), col('hash'), ...chained.flatMap((c: any) => [c.id, c.seq, c.prevHash, c.hash]), col('seq')]
         );
       } else {
-        for (const c of chained) {
-          await trx(table).where({ id: c.id }).whereNull(col('seq')).update({ [col('seq')]: c.seq, [col('prevHash')]: c.prevHash, [col('hash')]: c.hash });
-        }
+        // One statement (SQLite ≥ 3.33 has UPDATE … FROM): the round holds SQLite's one connection, which
+        // every request shares, for as short as it can.
+        const values = chained.map(() => '(?, ?, ?, ?)').join(', ');
+        await trx.raw(
+          `UPDATE ?? AS e SET ?? = v.column2, ?? = v.column3, ?? = v.column4 FROM (VALUES ${values}) AS v WHERE e.id = v.column1 AND e.?? IS NULL`,
+          [table, col('seq'), col('prevHash'), col('hash'), ...chained.flatMap((c: any) => [c.id, c.seq, c.prevHash, c.hash]), col('seq')]
+        );
       }
       return chained.length;
     });
@@ -124,37 +199,113 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     scheduled.unref();
   };
 
-  return {
-    /**
-     * Records one event: written when this resolves — inside the caller's transaction if there is one
-     * (then it commits or rolls back with it). Chained right after.
-     */
-    async record(input: AuditInput): Promise<void> {
-      const caller = input.caller ?? currentCaller(strapi);
-      const { actorType, actorId } = describeCaller(caller);
-      const facts = requestFacts(strapi);
-      const row = {
-        [col('occurredAt')]: new Date().toISOString(),
-        [col('actorType')]: actorType,
-        [col('actorId')]: actorId,
-        [col('action')]: input.action,
-        [col('subjectUid')]: input.subjectUid ?? null,
-        [col('subjectId')]: input.subjectId ?? null,
-        [col('fields')]: JSON.stringify([...(input.fields ?? [])].sort()),
-        [col('outcome')]: input.outcome,
-        [col('ip')]: facts.ip,
-        [col('userAgent')]: facts.userAgent,
-        [col('details')]: input.details ? JSON.stringify(input.details) : null,
-      };
-      if (!strapi.db.inTransaction()) {
-        await strapi.db.connection(meta().tableName).insert(row);
-        kick();
-        return;
+  /**
+   * Records one event: written when this resolves — inside the caller's transaction if there is one
+   * (then it commits or rolls back with it). Chained right after.
+   */
+  const record = async (input: AuditInput): Promise<void> => {
+    const caller = input.caller ?? currentCaller(strapi);
+    const { actorType, actorId } = describeCaller(caller);
+    const facts = requestFacts(strapi);
+    const row = {
+      [col('occurredAt')]: new Date().toISOString(),
+      [col('actorType')]: actorType,
+      [col('actorId')]: actorId,
+      [col('action')]: input.action,
+      [col('subjectUid')]: input.subjectUid ?? null,
+      [col('subjectId')]: input.subjectId ?? null,
+      [col('fields')]: JSON.stringify([...(input.fields ?? [])].sort()),
+      [col('outcome')]: input.outcome,
+      [col('ip')]: facts.ip,
+      [col('userAgent')]: facts.userAgent,
+      [col('details')]: input.details ? JSON.stringify(input.details) : null,
+    };
+    if (!strapi.db.inTransaction()) {
+      await strapi.db.connection(meta().tableName).insert(row);
+      kick();
+      return;
+    }
+    await strapi.db.transaction(async ({ trx, onCommit }: any) => {
+      await trx(meta().tableName).insert(row);
+      onCommit(kick);
+    });
+  };
+
+  /**
+   * Prunes, in one transaction under the chain lock, up to BATCH of the oldest chained events that occurred
+   * before `cutoff` — a prefix of the chain, so what is kept still links to the checkpoint — and writes the
+   * checkpoint after them. Refuses (rolls back) if the checkpoint or the events to delete do not verify.
+   * Returns the new checkpoint and how many events this batch pruned, or null when nothing is old enough.
+   */
+  const pruneBatch = (cutoff: string) =>
+    strapi.db.connection.transaction(async (trx: any) => {
+      await lockChain(trx);
+      const table = meta().tableName;
+      const from = await latestCheckpoint(trx);
+      const oldest: ChainRow[] = (await trx(table).whereNotNull(col('seq')).orderBy(col('seq')).limit(BATCH)).map((r: any) => toChainRow(fromColumns(r)));
+      const old = olderPrefix(oldest, Date.parse(cutoff));
+      if (!old.length) return null;
+      const verifier = createChainVerifier(from ? { checkpoint: from, ring: masterRing() } : undefined);
+      for (const row of old) {
+        const failure = verifier.push(row);
+        if (failure) throw new Error(`id-vault: audit events not pruned: the chain does not verify at ${describeFailure(failure)}`);
       }
-      await strapi.db.transaction(async ({ trx, onCommit }: any) => {
-        await trx(meta().tableName).insert(row);
-        onCommit(kick);
-      });
+      const last = old[old.length - 1];
+      const deleted = await trx(table).whereNotNull(col('seq')).whereBetween(col('seq'), [old[0].seq, last.seq]).del();
+      if (deleted !== old.length) throw new Error('id-vault: audit events not pruned: they changed while pruning');
+      const checkpoint = signCheckpoint(masterRing(), { seq: last.seq, hash: last.hash, prunedCount: (from?.prunedCount ?? 0) + deleted, cutoff });
+      const t = checkpoints();
+      const columns = Object.fromEntries(Object.entries(checkpoint).map(([attr, v]) => [t.col(attr), v]));
+      const [inserted] = await trx(t.name).insert({ ...columns, ...stamps(strapi) }).returning('id');
+      return { checkpoint: { ...checkpoint, id: Number(inserted?.id ?? inserted) }, pruned: deleted as number };
+    });
+
+  /** Deletes events older than the retention, batch by batch, then records `audit.pruned` (also when it fails part-way). */
+  const prune = async (now = new Date()): Promise<PruneResult> => {
+    const cutoff = new Date(now.getTime() - retentionDays() * DAY_MS).toISOString();
+    const result: PruneResult = { pruned: 0, upToSeq: null, checkpointId: null };
+    const details = () => ({ count: result.pruned, upToSeq: result.upToSeq, checkpointId: result.checkpointId, retentionDays: retentionDays() });
+    try {
+      for (;;) {
+        const batch = await pruneBatch(cutoff);
+        if (!batch) break;
+        Object.assign(result, { pruned: result.pruned + batch.pruned, upToSeq: batch.checkpoint.seq, checkpointId: batch.checkpoint.id });
+        if (batch.pruned < BATCH) break;
+      }
+    } catch (e) {
+      // The prune's own error is the one to report, even if the database refuses this record too.
+      await record({ action: 'audit.pruned', outcome: 'failure', caller: { kind: 'system' }, details: details() }).catch(() => {});
+      throw e;
+    }
+    if (result.pruned) await record({ action: 'audit.pruned', outcome: 'success', caller: { kind: 'system' }, details: details() });
+    return result;
+  };
+
+  /** Verifies every chained event in seq order (from seq 1: an event left at or below the checkpoint is a break), from `checkpoint` if any. */
+  const walk = async (checkpoint: AuditCheckpoint | null): Promise<VerifyResult> => {
+    const verifier = createChainVerifier(checkpoint ? { checkpoint, ring: masterRing() } : undefined);
+    for (let after = 0; ; ) {
+      const page = await strapi.db.query(UIDS.auditEvent).findMany({ where: { seq: { $gt: after } }, orderBy: { seq: 'asc' }, limit: PAGE });
+      for (const row of page) if (verifier.push(toChainRow(row))) return verifier.result();
+      if (page.length < PAGE) return verifier.result();
+      after = page[page.length - 1].seq;
+    }
+  };
+
+  return {
+    record,
+
+    /** ID_VAULT_AUDIT_RETENTION_DAYS, checked: throws below the minimum (bootstrap calls it to refuse to start). */
+    retentionDays(): number {
+      return retentionDays();
+    },
+
+    /** Prunes events older than the retention now (`npm run audit:prune`; safe beside the daily job: batches take the chain lock). */
+    prune,
+
+    /** The daily prune: once a day across every process (the first to claim the day runs it; null for the others). */
+    pruneJob(today = new Date()): Promise<PruneResult | null> {
+      return onceAcrossProcesses(strapi, `audit-prune:${today.toISOString().slice(0, 10)}`, () => prune(today));
     },
 
     /** Chains every event recorded so far (in this process and any other) and waits until it is done. */
@@ -169,29 +320,32 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
       await running?.catch(() => {});
     },
 
-    /** Walks the whole chain in order of seq and reports the first broken link, and how many events wait to be chained. */
+    /**
+     * Walks the chain in order of seq — from the latest checkpoint (its MAC first) if events were pruned —
+     * and reports the first broken link, and how many events wait to be chained.
+     */
     async verify(): Promise<VerifyResult & { pending: number }> {
-      const verifier = createChainVerifier();
-      const pending = async () => Number((await strapi.db.connection(meta().tableName).whereNull(col('seq')).count({ n: '*' }).first())?.n ?? 0);
-      let after = 0;
-      for (;;) {
-        const page = await strapi.db.query(UIDS.auditEvent).findMany({
-          where: { seq: { $gt: after } },
-          orderBy: { seq: 'asc' },
-          limit: PAGE,
-        });
-        for (const row of page) {
-          const failure = verifier.push(toChainRow(row));
-          if (failure) return { ...verifier.result(), pending: await pending() };
-        }
-        if (page.length < PAGE) return { ...verifier.result(), pending: await pending() };
-        after = page[page.length - 1].seq;
+      const knex = strapi.db.connection;
+      let result: VerifyResult;
+      // A prune that commits during a walk deletes events the walk has not reached: walk again from its checkpoint.
+      for (let walks = 0; ; walks += 1) {
+        const checkpoint = await latestCheckpoint(knex);
+        result = await walk(checkpoint);
+        if (result.ok || walks === 2 || (await latestCheckpoint(knex))?.seq === checkpoint?.seq) break;
       }
+      const pending = Number((await knex(meta().tableName).whereNull(col('seq')).count({ n: '*' }).first())?.n ?? 0);
+      return { ...result, pending };
     },
   };
 };
 
-const toChainRow = (row: any): ChainEvent & { prevHash: string; hash: string } => ({
+/** The longest run of events from the start of `rows` (in seq order) that occurred before `cutoffMs`; an unreadable time ends it. */
+const olderPrefix = (rows: ChainRow[], cutoffMs: number): ChainRow[] => {
+  const end = rows.findIndex((r) => !(Date.parse(r.occurredAt) < cutoffMs));
+  return end < 0 ? rows : rows.slice(0, end);
+};
+
+const toChainRow = (row: any): ChainRow => ({
   seq: Number(row.seq),
   occurredAt: row.occurredAt,
   actorType: row.actorType,

@@ -7,6 +7,7 @@ import access from './access';
 import grants from './grants';
 import scans from './scans';
 import documents from './documents';
+import exportsService from './exports';
 import auditLog from './audit-log';
 import { UIDS } from '../utils/strapi';
 
@@ -19,6 +20,7 @@ export default {
   grants,
   scans,
   documents,
+  exports: exportsService,
   'audit-log': auditLog,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),

@@ -9,6 +9,7 @@ import type { AccessService } from '../services/access';
 import type { GrantsService } from '../services/grants';
 import type { ScansService } from '../services/scans';
 import type { DocumentsService } from '../services/documents';
+import type { ExportsService } from '../services/exports';
 import type { AuditLogService } from '../services/audit-log';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
@@ -22,6 +23,7 @@ interface Services {
   grants: GrantsService;
   scans: ScansService;
   documents: DocumentsService;
+  exports: ExportsService;
   'audit-log': AuditLogService;
 }
 
@@ -30,7 +32,7 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
-export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.accessGrant, UIDS.scan, UIDS.jobRun]);
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun]);
 
 /**
  * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested

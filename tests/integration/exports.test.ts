@@ -1,0 +1,525 @@
+/**
+ * The masked export over HTTP: content API (`GET /api/id-vault/customers/export`) and admin
+ * (`GET /id-vault/customers/export`, the Content Manager's query syntax) × the default roles × row scope,
+ * hidden customers, fields hidden for a role; the export right on top of masking; export grants; caps;
+ * CSV (BOM, formula escaping) and JSONL; the audit event (fields, filter names, SHA-256 of the body) and a
+ * client that goes away part-way.
+ */
+import http from 'http';
+import qs from 'qs';
+import { createHash, randomBytes } from 'crypto';
+import { bootStrapi, adminSession, apiToken, type TestApp, systemDocs } from '../helpers/strapi';
+import { syntheticPerson, syntheticCompany, mask } from '../../plugins/id-vault/server/src/domain';
+import { UIDS, ARCHIVE_ADMIN_ROLE, CONDITIONS } from '../../plugins/id-vault/shared';
+
+const API = '/api/id-vault/customers/export';
+const ADMIN = '/id-vault/customers/export';
+const EXPORT_PERMISSION = 'plugin::id-vault.customer.export';
+const q = (o: object) => qs.stringify(o, { encodeValuesOnly: true });
+const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
+const BOM = '\ufeff';
+
+let app: TestApp;
+let superAdmin: string;
+const unitIds: Record<string, string> = {};
+const rows: Record<string, { documentId: string; values: Record<string, string> }> = {};
+const api: Record<string, { jwt: string; id: number }> = {};
+const admins: Record<string, { jwt: string; id: number }> = {};
+
+// ---- fixtures ------------------------------------------------------------------------------------------
+
+/** A users-permissions user in the role of that type (a custom role is created); in `unit` as an API member. */
+const apiUser = async (roleType: string, unit: string | null) => {
+  const roles = app.strapi.db.query('plugin::users-permissions.role');
+  const role = (await roles.findOne({ where: { type: roleType } })) ?? (await roles.create({ data: { name: roleType, type: roleType, description: 'test' } }));
+  const name = `${roleType}-${randomBytes(3).toString('hex')}`;
+  const user = await app.strapi.db
+    .query('plugin::users-permissions.user')
+    .create({ data: { username: name, email: `${name}@example.test`, provider: 'local', confirmed: true, blocked: false, role: role.id } });
+  if (unit) {
+    const row = await app.strapi.db.query(UIDS.orgUnit).findOne({ where: { documentId: unitIds[unit] }, populate: ['apiMembers'] });
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: row.id }, data: { apiMembers: [...row.apiMembers.map((m: any) => m.id), user.id] } });
+  }
+  return { id: user.id as number, jwt: app.strapi.plugin('users-permissions').service('jwt').issue({ id: user.id }) as string };
+};
+
+/** Ticks a content-API route permission on a users-permissions role, as an admin would under Users & Permissions. */
+const allowRoute = async (roleType: string, action: string) => {
+  const role = await app.strapi.db.query('plugin::users-permissions.role').findOne({ where: { type: roleType } });
+  await app.strapi.db.query('plugin::users-permissions.permission').create({ data: { action, role: role.id } });
+};
+
+/** An admin user with these roles, logged in; optionally a member (or head) of an org unit. */
+const adminPerson = async (name: string, roleCodes: string[], unit?: { key: string; as: 'members' | 'heads' }) => {
+  const roles = await app.strapi.db.query('admin::role').findMany({ where: { code: { $in: roleCodes } } });
+  const email = `${name}-${randomBytes(3).toString('hex')}@example.test`;
+  const password = `Pw-${randomBytes(9).toString('base64url')}1a`;
+  const user = await app.strapi.service('admin::user').create({ email, firstname: name, lastname: 'Test', password, isActive: true, roles: roles.map((r: any) => r.id) });
+  if (unit) {
+    const row = await app.strapi.db.query(UIDS.orgUnit).findOne({ where: { documentId: unitIds[unit.key] }, populate: [unit.as] });
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: row.id }, data: { [unit.as]: [...row[unit.as].map((m: any) => m.id), user.id] } });
+  }
+  const login = await app.http().post('/admin/login').send({ email, password });
+  return { id: user.id as number, jwt: login.body.data.token as string };
+};
+
+const putPolicy = async (change: (p: any) => void) => {
+  const current = await app.http().get('/id-vault/access-policy').set(bearer(superAdmin));
+  const policy = current.body.data.policy;
+  change(policy);
+  const res = await app.http().put('/id-vault/access-policy').set(bearer(superAdmin)).send({ policy });
+  expect(res.status).toBe(200);
+};
+
+const setCaps = (caps: Partial<{ maxRows: number; perDay: number }>) =>
+  app.strapi.config.set('plugin::id-vault.exports', { ...app.strapi.config.get('plugin::id-vault.exports'), ...caps });
+
+// ---- reading an export ---------------------------------------------------------------------------------
+
+interface Download {
+  status: number;
+  headers: Record<string, string>;
+  raw: Buffer;
+  text: string;
+  json: any;
+}
+
+/** GETs an export as raw bytes (what the hash is over). */
+const download = async (url: string, jwt: string): Promise<Download> => {
+  const res = await app
+    .http()
+    .get(url)
+    .set(bearer(jwt))
+    .buffer(true)
+    .parse((r: any, done: (e: Error | null, body: Buffer) => void) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+  const raw: Buffer = res.body;
+  const text = raw.toString('utf8');
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // an export, not an error body
+  }
+  return { status: res.status, headers: res.headers, raw, text, json };
+};
+
+/** RFC 4180: quoted cells, doubled quotes, CRLF between records. */
+const parseCsv = (text: string): string[][] => {
+  const out: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch !== '"') cell += ch;
+      else if (text[i + 1] === '"') (cell += '"'), i++;
+      else quoted = false;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') row.push(cell), (cell = '');
+    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), out.push(row), (row = []), (cell = ''), i++;
+    else cell += ch;
+  }
+  if (cell || row.length) row.push(cell), out.push(row);
+  return out;
+};
+
+/** The records of a CSV export (BOM dropped), keyed by its header; the formula guard's apostrophe undone. */
+const csvRecords = (d: Download) => {
+  const [header, ...records] = parseCsv(d.text.replace(/^\ufeff/, ''));
+  const unescape = (v: string) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
+  return { header, records: records.map((r) => Object.fromEntries(header.map((h, i) => [h, unescape(r[i])]))) };
+};
+const jsonlRecords = (d: Download) => d.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+type Seen = 'plain' | 'masked' | 'absent';
+const FIELDS = ['idNumber', 'phone', 'email', 'address'] as const;
+const RULES: Record<string, any> = { idNumber: 'id-number', phone: 'phone', email: 'email', address: 'address' };
+const keyOf = (documentId: string) => Object.keys(rows).find((k) => rows[k].documentId === documentId);
+const seen = (record: any): Record<string, Seen | 'other'> => {
+  const values = rows[keyOf(record.documentId)!].values;
+  return Object.fromEntries(
+    FIELDS.map((f) => {
+      if (!(f in record)) return [f, 'absent'];
+      return [f, record[f] === values[f] ? 'plain' : record[f] === mask(values[f], RULES[f]) ? 'masked' : 'other'];
+    })
+  );
+};
+
+const lastEvent = async (where: object = {}) =>
+  (await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { action: 'customer.export', ...where }, orderBy: { id: 'desc' }, limit: 1 }))[0];
+
+// ---- set-up ----------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  app = await bootStrapi();
+  expect(app.strapi.config.get('plugin::id-vault.exports')).toEqual({ maxRows: 10000, perDay: 20 });
+  // The per-day cap has its own test; the matrix makes more exports than 20 for some callers.
+  setCaps({ perDay: 1000 });
+  superAdmin = await adminSession(app, 'strapi-super-admin');
+  const docs = (uid: string) => systemDocs(app, uid);
+  unitIds.north = (await docs(UIDS.orgUnit).create({ data: { name: 'North' } })).documentId;
+  unitIds.south = (await docs(UIDS.orgUnit).create({ data: { name: 'South' } })).documentId;
+
+  const person = async (key: string, seed: number, team: string, extra: object = {}) => {
+    const p = syntheticPerson(seed);
+    const data = { kind: 'personal', name: p.name, idType: 'resident-id', idNumber: p.idNumber, phone: p.phone, email: p.email, address: p.address, team, ...extra };
+    const c = await docs(UIDS.customer).create({ data });
+    rows[key] = { documentId: c.documentId, values: { ...p, ...extra } };
+  };
+  await person('north', 5101, unitIds.north);
+  await person('south', 5102, unitIds.south);
+  await person('hidden', 5103, unitIds.north, { hidden: true });
+  await person('formula', 5104, unitIds.north, { name: '=1+2 Formula', industry: '@SUM(A1)' });
+  const co = syntheticCompany(5105);
+  const company = await docs(UIDS.customer).create({
+    data: { kind: 'enterprise', name: co.name, creditCode: co.creditCode, legalRepresentative: co.legalRepresentative, industry: 'Retail', phone: co.phone, email: co.email, address: co.address, team: unitIds.south },
+  });
+  rows.company = { documentId: company.documentId, values: { ...co, idNumber: '' } };
+
+  // The default roles do not tick "export" of Customer for the content API: an admin ticks it.
+  for (const role of ['sales_rep', 'customer_service_lead', 'archive_admin', 'unit_exporter']) {
+    if (role === 'unit_exporter') await apiUser(role, null); // creates the role
+    await allowRoute(role, EXPORT_PERMISSION);
+  }
+  await allowRoute('unit_exporter', 'plugin::id-vault.org-unit.find');
+  api.salesRep = await apiUser('sales_rep', 'north');
+  api.serviceLead = await apiUser('customer_service_lead', 'north');
+  api.archiveAdmin = await apiUser('archive_admin', null);
+  api.unitExporter = await apiUser('unit_exporter', 'north');
+  api.noRoute = await apiUser('authenticated', 'north');
+  api.full = { id: 0, jwt: await apiToken(app.strapi, 'full-access') };
+  api.readOnly = { id: 0, jwt: await apiToken(app.strapi, 'read-only') };
+  const custom = await app.strapi.service('admin::api-token-content-api').create({
+    name: 'export-custom', type: 'custom', lifespan: null, permissions: [EXPORT_PERMISSION, 'plugin::id-vault.org-unit.find'],
+  });
+  api.custom = { id: custom.id, jwt: custom.accessKey };
+  await putPolicy((p) => {
+    p.subjects[`api-token:${custom.id}`] = { export: 'masked' };
+    p.subjects['up-role:unit_exporter'] = {
+      read: 'unit',
+      export: 'plain',
+      fields: { [`${UIDS.customer}#idNumber`]: 'plain', [`${UIDS.customer}#phone`]: 'hidden', [`${UIDS.customer}#email`]: 'masked', [`${UIDS.customer}#address`]: 'plain' },
+    };
+  });
+
+  // Admins: the three default roles, and a role that exports masked the customers of its own unit only,
+  // without the right to read `industry`.
+  const roleService = app.strapi.service('admin::role');
+  const unitExporter = await roleService.create({ name: 'Unit exporter', code: 'unit-exporter', description: 'test' });
+  const fieldsOf = (uid: string) => Object.keys(app.strapi.getModel(uid).attributes);
+  await roleService.assignPermissions(unitExporter.id, [
+    { action: 'plugin::content-manager.explorer.read', subject: UIDS.customer, properties: { fields: fieldsOf(UIDS.customer).filter((f) => f !== 'industry') }, conditions: [CONDITIONS.myUnit] },
+    { action: 'plugin::content-manager.explorer.read', subject: UIDS.orgUnit, properties: { fields: fieldsOf(UIDS.orgUnit) }, conditions: [] },
+    { action: 'plugin::id-vault.export.masked', subject: null, properties: {}, conditions: [] },
+  ]);
+  admins.rep = await adminPerson('rep', ['id-vault-sales-rep'], { key: 'north', as: 'members' });
+  admins.lead = await adminPerson('lead', ['id-vault-customer-service-lead'], { key: 'north', as: 'members' });
+  admins.archivist = await adminPerson('archivist', [ARCHIVE_ADMIN_ROLE]);
+  admins.unitExporter = await adminPerson('unitexporter', ['unit-exporter'], { key: 'north', as: 'members' });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+// ---- the matrix ------------------------------------------------------------------------------------------
+
+const P = 'plain', M = 'masked', A = 'absent';
+const ALL_VISIBLE = ['company', 'formula', 'north', 'south'];
+const MATRIX: Array<[string, 'api' | 'admin', string, string[] | RegExp | number, Record<string, Seen>?]> = [
+  // no export right: 403 that says so (content API: the route is ticked, the Field access export right is none)
+  ['Sales rep', 'api', 'salesRep', /needs an export right/],
+  ['Sales rep', 'admin', 'rep', /needs an export right/],
+  ['no route permission', 'api', 'noRoute', 403],
+  ['a read-only token', 'api', 'readOnly', 403], // Strapi lets it find and findOne only
+  // masked export right: every encrypted field masked; hidden customers absent
+  ['Customer-service lead', 'api', 'serviceLead', ALL_VISIBLE, { idNumber: M, phone: M, email: M, address: M }],
+  ['Customer-service lead', 'admin', 'lead', ALL_VISIBLE, { idNumber: M, phone: M, email: M, address: M }],
+  // plain export right: plain, hidden customers included (view-hidden)
+  ['Archive admin', 'api', 'archiveAdmin', [...ALL_VISIBLE, 'hidden'].sort(), { idNumber: P, phone: P, email: P, address: P }],
+  ['Archive admin', 'admin', 'archivist', [...ALL_VISIBLE, 'hidden'].sort(), { idNumber: P, phone: P, email: P, address: P }],
+  ['a full-access token', 'api', 'full', [...ALL_VISIBLE, 'hidden'].sort(), { idNumber: P, phone: P, email: P, address: P }],
+  ['a custom token (masked right)', 'api', 'custom', ALL_VISIBLE, { idNumber: M, phone: M, email: M, address: M }],
+  // own unit only; plain where plain, masked where masked, a hidden field has no column
+  ['unit exporter (plain right)', 'api', 'unitExporter', ['formula', 'north'], { idNumber: P, phone: A, email: M, address: P }],
+  ['unit exporter (masked right)', 'admin', 'unitExporter', ['formula', 'north'], { idNumber: M, phone: M, email: M, address: M }],
+];
+
+describe.each(MATRIX)('%s over %s', (_name, surface, who, expected, fields) => {
+  const jwt = () => (surface === 'api' ? api[who] : admins[who]).jwt;
+  const base = surface === 'api' ? API : ADMIN;
+
+  test.each(['csv', 'jsonl'])('%s: exactly its rows, each field plain / masked / absent', async (format) => {
+    const res = await download(`${base}?format=${format}`, jwt());
+    if (typeof expected === 'number') return expect(res.status).toBe(expected);
+    if (expected instanceof RegExp) {
+      expect(res.status).toBe(403);
+      return expect(res.json.error.message).toMatch(expected);
+    }
+    expect(res.status).toBe(200);
+    const records = format === 'csv' ? csvRecords(res).records : jsonlRecords(res);
+    expect(records.map((r: any) => keyOf(r.documentId)).sort()).toEqual(expected);
+    for (const r of records.filter((x: any) => keyOf(x.documentId) !== 'company')) expect([keyOf(r.documentId), seen(r)]).toEqual([keyOf(r.documentId), fields]);
+  });
+});
+
+describe('columns', () => {
+  test('in order, hidden fields and fields the role may not read absent; the same in both formats', async () => {
+    const csv = csvRecords(await download(API, api.archiveAdmin.jwt));
+    expect(csv.header).toEqual([
+      'documentId', 'kind', 'name', 'idNumber', 'phone', 'email', 'address',
+      'idType', 'idExpiresAt', 'creditCode', 'legalRepresentative', 'industry', 'team', 'documentsComplete', 'createdAt', 'updatedAt',
+    ]);
+    expect(Object.keys(jsonlRecords(await download(`${API}?format=jsonl`, api.archiveAdmin.jwt))[0])).toEqual(csv.header);
+    // unit_exporter: phone hidden by the Field access matrix
+    expect(csvRecords(await download(API, api.unitExporter.jwt)).header).not.toContain('phone');
+    // the admin role without the RBAC right to read `industry`
+    const admin = csvRecords(await download(ADMIN, admins.unitExporter.jwt)).header;
+    expect(admin).not.toContain('industry');
+    expect(admin).toContain('team');
+  });
+
+  test('the plain attributes: team by name, dates, the company’s registry fields', async () => {
+    const [company] = jsonlRecords(await download(`${API}?${q({ format: 'jsonl', filters: { kind: 'enterprise' } })}`, api.archiveAdmin.jwt));
+    const co = rows.company.values;
+    expect(company).toMatchObject({ kind: 'enterprise', name: co.name, creditCode: co.creditCode, legalRepresentative: co.legalRepresentative, industry: 'Retail', team: 'South', documentsComplete: false, idNumber: null });
+    expect(new Date(company.createdAt).toISOString()).toBe(company.createdAt);
+  });
+
+  test('a caller who may not list org units gets no team column', async () => {
+    const before = csvRecords(await download(API, api.serviceLead.jwt)).header;
+    expect(before).toContain('team');
+    const role = await app.strapi.db.query('plugin::users-permissions.role').findOne({ where: { type: 'customer_service_lead' } });
+    const perm = await app.strapi.db.query('plugin::users-permissions.permission').findOne({ where: { role: role.id, action: 'plugin::id-vault.org-unit.find' } });
+    await app.strapi.db.query('plugin::users-permissions.permission').delete({ where: { id: perm.id } });
+    try {
+      expect(csvRecords(await download(API, api.serviceLead.jwt)).header).not.toContain('team');
+    } finally {
+      await allowRoute('customer_service_lead', 'plugin::id-vault.org-unit.find');
+    }
+  });
+
+  test('the masked export right masks what the caller sees plain', async () => {
+    await putPolicy((p) => {
+      p.subjects['up-role:unit_exporter'].export = 'masked';
+    });
+    try {
+      for (const r of jsonlRecords(await download(`${API}?format=jsonl`, api.unitExporter.jwt))) expect(seen(r)).toEqual({ idNumber: M, phone: A, email: M, address: M });
+    } finally {
+      await putPolicy((p) => {
+        p.subjects['up-role:unit_exporter'].export = 'plain';
+      });
+    }
+  });
+
+  test('an admin role’s field set to hidden has no column', async () => {
+    await putPolicy((p) => {
+      p.subjects['admin-role:unit-exporter'] = { fields: { [`${UIDS.customer}#address`]: 'hidden', [`${UIDS.customer}#idNumber`]: 'plain' } };
+    });
+    try {
+      const records = jsonlRecords(await download(`${ADMIN}?format=jsonl`, admins.unitExporter.jwt));
+      expect(records.length).toBe(2);
+      for (const r of records) expect(seen(r)).toEqual({ idNumber: M, phone: M, email: M, address: A }); // plain seen, masked exported
+    } finally {
+      await putPolicy((p) => {
+        delete p.subjects['admin-role:unit-exporter'];
+      });
+    }
+  });
+});
+
+describe('queries: the list’s own filters, sort and search', () => {
+  test('content API: filters, sort, _q; refusals as the list’s', async () => {
+    const south = jsonlRecords(await download(`${API}?${q({ format: 'jsonl', filters: { team: { name: { $eq: 'South' } } }, sort: 'name:desc' })}`, api.serviceLead.jwt));
+    expect(south.map((r: any) => keyOf(r.documentId)).sort()).toEqual(['company', 'south']);
+    expect(south.map((r: any) => r.name)).toEqual([...south.map((r: any) => r.name)].sort().reverse());
+    const searched = jsonlRecords(await download(`${API}?${q({ format: 'jsonl', _q: 'Formula' })}`, api.serviceLead.jwt));
+    expect(searched.map((r: any) => keyOf(r.documentId))).toEqual(['formula']);
+    // a masked field cannot be filtered; a hidden one answers like an unknown field, byte for byte
+    const masked = await download(`${API}?${q({ filters: { idNumber: rows.north.values.idNumber } })}`, api.serviceLead.jwt);
+    expect(masked.status).toBe(400);
+    expect(masked.json.error.message).toMatch(/idNumber is masked for you/);
+    const hidden = await download(`${API}?${q({ filters: { phone: rows.north.values.phone } })}`, api.unitExporter.jwt);
+    const unknown = await download(`${API}?${q({ filters: { noSuchField: rows.north.values.phone } })}`, api.unitExporter.jwt);
+    expect([hidden.status, unknown.status]).toEqual([400, 400]);
+    expect(JSON.stringify(hidden.json.error).replace(/phone/g, 'X')).toBe(JSON.stringify(unknown.json.error).replace(/noSuchField/g, 'X'));
+    expect((await download(`${API}?format=xlsx`, api.serviceLead.jwt)).status).toBe(400);
+  });
+
+  test('admin: the Content Manager’s query syntax, and an exact search on a field seen plain', async () => {
+    const cm = (query: object) => download(`${ADMIN}?${q({ format: 'jsonl', page: 1, pageSize: 10, ...query })}`, admins.archivist.jwt);
+    const enterprise = jsonlRecords(await cm({ filters: { $and: [{ kind: { $eq: 'enterprise' } }] }, sort: 'name:ASC' }));
+    expect(enterprise.map((r: any) => keyOf(r.documentId))).toEqual(['company']);
+    const byId = jsonlRecords(await cm({ filters: { $and: [{ idNumber: { $eq: rows.north.values.idNumber } }] } }));
+    expect(byId.map((r: any) => keyOf(r.documentId))).toEqual(['north']);
+    const searched = jsonlRecords(await cm({ _q: rows.south.values.phone }));
+    expect(searched.map((r: any) => keyOf(r.documentId))).toEqual(['south']);
+    // not paginated: every matching row, whatever page and pageSize the list view had
+    expect(jsonlRecords(await cm({ pageSize: 1 })).length).toBe(5);
+  });
+});
+
+describe('files', () => {
+  test('CSV: BOM, headers, formula cells neutralised', async () => {
+    const res = await download(API, api.archiveAdmin.jwt);
+    expect(res.status).toBe(200);
+    expect(res.raw.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(res.text.startsWith(`${BOM}documentId,kind,name,`)).toBe(true);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="customers-\d{8}-\d{4}\.csv"$/);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    const [, ...records] = parseCsv(res.text.slice(1));
+    const formula = records.find((r) => r[0] === rows.formula.documentId)!;
+    expect(formula[2]).toBe("'=1+2 Formula");
+    expect(formula).toContain("'@SUM(A1)");
+    expect(formula).toContain(`'${rows.formula.values.phone}`); // +86…: a leading + is a formula to a spreadsheet
+    expect(records.every((r) => !/^[=+\-@]/.test(r.join('')))).toBe(true);
+  });
+
+  test('JSONL: one object per line, values as they are, no BOM', async () => {
+    const res = await download(`${API}?format=jsonl`, api.archiveAdmin.jwt);
+    expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="customers-\d{8}-\d{4}\.jsonl"$/);
+    expect(res.raw[0]).toBe('{'.charCodeAt(0));
+    expect(res.text.endsWith('\n')).toBe(true);
+    const records = jsonlRecords(res);
+    expect(records.length).toBe(5);
+    expect(records.find((r: any) => r.documentId === rows.formula.documentId).name).toBe('=1+2 Formula');
+  });
+});
+
+describe('audit', () => {
+  test('the event: actor, format, rows, fields, filter names, the SHA-256 of the body — and no value', async () => {
+    const url = `${API}?${q({ format: 'csv', filters: { team: { name: { $eq: 'North' } } }, sort: 'name:asc', _q: 'Formula' })}`;
+    const res = await download(url, api.serviceLead.jwt);
+    expect(res.status).toBe(200);
+    const event = await lastEvent();
+    expect(event).toMatchObject({ outcome: 'success', actorType: 'user', actorId: String(api.serviceLead.id), subjectUid: UIDS.customer });
+    expect(event.fields).toEqual([...csvRecords(res).header].sort());
+    expect(event.details).toMatchObject({ format: 'csv', mode: 'masked', rows: 1, filters: ['team.name'], sort: ['name'], search: true, grant: false, plain: [], masked: ['idNumber', 'phone', 'email', 'address'] });
+    expect(event.details.sha256).toBe(createHash('sha256').update(res.raw).digest('hex'));
+    const admin = await download(`${ADMIN}?format=jsonl`, admins.archivist.jwt);
+    const adminEvent = await lastEvent();
+    expect(adminEvent).toMatchObject({ actorType: 'admin', actorId: String(admins.archivist.id), details: { format: 'jsonl', rows: 5, mode: 'plain' } });
+    expect(adminEvent.details.sha256).toBe(createHash('sha256').update(admin.raw).digest('hex'));
+    expect(adminEvent.details.plain).toEqual(['idNumber', 'phone', 'email', 'address']);
+  });
+
+  test('refusals are recorded, with the reason', async () => {
+    await download(API, api.salesRep.jwt);
+    expect(await lastEvent()).toMatchObject({ outcome: 'denied', actorId: String(api.salesRep.id), details: { reason: 'no-export-right' } });
+  });
+
+  test('the audit table holds no exported value (plain or masked)', async () => {
+    const events = JSON.stringify(await app.knex('idv_audit_events').select('*'));
+    const values = Object.values(rows).flatMap((r) =>
+      [...FIELDS.filter((f) => r.values[f]).flatMap((f) => [r.values[f], mask(r.values[f], RULES[f])]), r.values.name, r.values.legalRepresentative].filter(Boolean)
+    );
+    expect(values.length).toBeGreaterThan(20);
+    for (const v of values) expect([v, events.includes(v)]).toEqual([v, false]);
+    expect(events).not.toContain('SUM(A1)');
+  });
+});
+
+describe('export grants', () => {
+  test('an approved export grant lets a holder without an export right export the covered customers, masked', async () => {
+    const roleService = app.strapi.service('admin::role');
+    const headRole = await roleService.create({ name: 'Export unit head', code: 'export-unit-head', description: 'test' });
+    await roleService.assignPermissions(headRole.id, [{ action: 'plugin::id-vault.grant.approve', subject: null, properties: {}, conditions: [] }]);
+    const head = await adminPerson('head', ['export-unit-head'], { key: 'north', as: 'heads' });
+    const call = (who: { jwt: string }, path: string, body?: object) => app.http().post(`/id-vault/grants${path}`).set(bearer(who.jwt)).send(body ?? {});
+    const created = await call(admins.rep, '', { customers: [rows.south.documentId], actions: ['export'], reason: 'year-end review', days: 1 });
+    expect(created.status).toBe(200);
+    const id = created.body.data.documentId;
+    expect((await download(ADMIN, admins.rep.jwt)).status).toBe(403); // pending
+    await call(head, `/${id}/approve`);
+    expect((await call(admins.archivist, `/${id}/approve`)).body.data.status).toBe('active');
+    const records = jsonlRecords(await download(`${ADMIN}?format=jsonl`, admins.rep.jwt));
+    expect(records.map((r: any) => keyOf(r.documentId))).toEqual(['south']); // the covered customer only, not the rep's own unit
+    expect(seen(records[0])).toEqual({ idNumber: M, phone: M, email: M, address: M }); // the rep sees email and address plain
+    expect((await lastEvent()).details).toMatchObject({ grant: true, mode: 'masked', rows: 1 });
+    await call(admins.rep, `/${id}/revoke`);
+    expect((await download(ADMIN, admins.rep.jwt)).status).toBe(403);
+  });
+});
+
+describe('caps', () => {
+  afterEach(() => setCaps({ maxRows: 10000, perDay: 1000 }));
+
+  test('row cap: checked with a count before anything is sent; 403 with the cap', async () => {
+    setCaps({ maxRows: 4 });
+    const over = await download(API, api.serviceLead.jwt); // 4 visible customers + none hidden: fits
+    expect(over.status).toBe(200);
+    const refused = await download(API, api.archiveAdmin.jwt); // 5 with the hidden one
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.message).toMatch(/5 customers match, at most 4 rows.*ID_VAULT_EXPORT_MAX_ROWS/);
+    expect(await lastEvent()).toMatchObject({ outcome: 'denied', details: { reason: 'row-cap' } });
+    expect((await download(`${API}?${q({ filters: { kind: 'personal' } })}`, api.archiveAdmin.jwt)).status).toBe(200);
+  });
+
+  test('exports per day: counted per user or token from the audit trail; refusals do not count', async () => {
+    setCaps({ perDay: 2 });
+    const fresh = await apiUser('customer_service_lead', 'north');
+    const other = await apiUser('customer_service_lead', 'north');
+    expect((await download(API, fresh.jwt)).status).toBe(200);
+    expect((await download(`${API}?format=jsonl`, fresh.jwt)).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const refused = await download(API, fresh.jwt);
+      expect(refused.status).toBe(403);
+      expect(refused.json.error.message).toMatch(/at most 2 exports in 24 hours.*ID_VAULT_EXPORTS_PER_DAY/);
+    }
+    expect(await lastEvent()).toMatchObject({ outcome: 'denied', actorId: String(fresh.id), details: { reason: 'daily-cap' } });
+    expect((await download(API, other.jwt)).status).toBe(200); // someone else's cap
+    // Events older than 24 hours no longer count.
+    await app.knex('idv_audit_events').where({ action: 'customer.export', actor_id: String(fresh.id), outcome: 'success' }).update({ occurred_at: new Date(Date.now() - 25 * 3600_000).toISOString() });
+    expect((await download(API, fresh.jwt)).status).toBe(200);
+  });
+});
+
+describe('a client that goes away part-way', () => {
+  const BULK = 520; // more than a page (500)
+
+  test('recorded as a failure, with the rows produced', async () => {
+    const data = Array.from({ length: BULK }, (_, i) => ({ kind: 'enterprise', name: `Bulk ${i}`, industry: 'bulk-abort', hidden: false }));
+    await app.strapi.plugin('id-vault').service('access').asSystem(async () => {
+      for (let i = 0; i < data.length; i += 130) await app.strapi.db.query(UIDS.customer).createMany({ data: data.slice(i, i + 130) });
+    });
+    // Holds the second page until the client has gone, so it is gone while the stream is under way.
+    let gone!: () => void;
+    const clientGone = new Promise<void>((resolve) => (gone = resolve));
+    app.strapi.documents.use(async (ctx: any, next: () => Promise<unknown>) => {
+      if (ctx.uid === UIDS.customer && ctx.action === 'findMany' && ctx.params?.start >= 500 && ctx.params?.filters && JSON.stringify(ctx.params.filters).includes('bulk-abort')) await clientGone;
+      return next();
+    });
+    const user = await apiUser('archive_admin', null);
+    const server = app.strapi.server.httpServer;
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const path = `${API}?${q({ filters: { industry: 'bulk-abort' } })}`;
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: server.address().port, path, headers: bearer(user.jwt) }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined); // the destroy above
+    });
+    let event: any;
+    for (let i = 0; i < 100 && !event; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      event = await lastEvent({ actorId: String(user.id), outcome: 'failure' });
+    }
+    gone();
+    expect(event).toMatchObject({ actorType: 'user', details: { reason: 'aborted', format: 'csv', filters: ['industry'] } });
+    expect(event.details.rows).toBeGreaterThan(0);
+    expect(event.details.rows).toBeLessThan(BULK);
+    expect(event.details.sha256).toBeUndefined();
+  });
+});
