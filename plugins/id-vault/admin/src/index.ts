@@ -1,5 +1,6 @@
-import { Files, Key, Lock } from '@strapi/icons';
-import { CustomerDocumentsPanel, IdentityDocumentScansPanel } from './panels';
+import { ClockCounterClockwise, Files, Key, Lock } from '@strapi/icons';
+import { CustomerAuditPanel, CustomerDocumentsPanel, IdentityDocumentScansPanel } from './panels';
+import { ExportButton } from './components/ExportButton';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
 import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
@@ -51,6 +52,15 @@ export default {
       intlLabel: t('grants.title', 'Access requests'),
       permissions: PERMISSIONS.grants,
       Component: () => import('./pages/AccessRequests'),
+    });
+
+    // The audit trail, its charts and the verification of its hash chain: /admin/plugins/id-vault/audit-log
+    app.addMenuLink({
+      to: `plugins/${PLUGIN_ID}/audit-log`,
+      icon: ClockCounterClockwise,
+      intlLabel: t('audit.title', 'Audit log'),
+      permissions: PERMISSIONS.audit,
+      Component: () => import('./pages/AuditLog'),
     });
 
     // The "Encrypted text" field an admin can add to any content type in the Content-Type Builder.
@@ -154,8 +164,10 @@ export default {
   },
 
   bootstrap(app: any) {
-    // The Documents panel of a customer and the Scans panel of an identity document (edit views).
-    app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, IdentityDocumentScansPanel]);
+    // The Documents and Who-has-seen panels of a customer and the Scans panel of an identity document (edit views).
+    app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, IdentityDocumentScansPanel]);
+    // Export in the list view's actions; it shows itself on customers only, to holders of an export right.
+    app.getPlugin('content-manager').injectComponent('listView', 'actions', { name: 'id-vault-export', Component: ExportButton });
   },
 
   async registerTrads({ locales }: { locales: string[] }) {

@@ -1,10 +1,12 @@
 import * as React from 'react';
 import type { PanelComponent } from '@strapi/content-manager/strapi-admin';
+import { useRBAC } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
+import { AuditTrailPanel } from './components/AuditTrailPanel';
 import { CustomerDocuments } from './components/CustomerDocuments';
 import { IdentityDocumentScans } from './components/IdentityDocumentScans';
 import { useScanPermissions } from './scans';
-import { t, UIDS } from './utils';
+import { PERMISSIONS, t, UIDS } from './utils';
 
 /*
  * Edit-view side panels (Content Manager `addEditViewSidePanel`): each is rendered as a component for
@@ -19,6 +21,17 @@ export const CustomerDocumentsPanel: PanelComponent = ({ model, documentId, docu
   return {
     title: formatMessage(t('documents.title', 'Documents')),
     content: <CustomerDocuments documentId={documentId} savedAt={document.updatedAt} permissions={permissions} />,
+  };
+};
+
+/** Who has seen this customer: only for holders of audit.read, the trail being part of the audit log. */
+export const CustomerAuditPanel: PanelComponent = ({ model, documentId, document }) => {
+  const { formatMessage } = useIntl();
+  const { allowedActions, isLoading } = useRBAC(PERMISSIONS.audit);
+  if (model !== UIDS.customer || !documentId || !document || isLoading || !allowedActions.canRead) return null;
+  return {
+    title: formatMessage(t('audit.trail.title', 'Who has seen this customer')),
+    content: <AuditTrailPanel documentId={documentId} />,
   };
 };
 

@@ -23,6 +23,8 @@ export const PERMISSIONS = {
   settings: [permission('settings.manage')],
   /** Either is enough: requesters see their own requests, approvers all of them. */
   grants: [permission('grant.request'), permission('grant.approve')],
+  /** The Audit log page and the customer's "Who has seen this customer" panel. */
+  audit: [permission('audit.read')],
 };
 
 /** The server's message of a failed request (`{ error: { message } }`), else the error's own. */
