@@ -3,7 +3,7 @@ import { errors } from '@strapi/utils';
 import { completeness, requiredDocumentsSchema, DEFAULT_REQUIRED_DOCUMENTS, type RequiredDocuments } from '../domain';
 import { asSystem } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
-import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
+import { getService, PLUGIN_ID, UIDS, withKnex } from '../utils/strapi';
 
 const RULES_KEY = 'required-documents';
 /** Other processes see a change of the rules within this long (this process at once). */
@@ -241,8 +241,6 @@ const documents = ({ strapi }: { strapi: Core.Strapi }) => {
     lifecycles() {
       const docIdsOf = async (where: any): Promise<number[]> =>
         asSystem(async () => (await strapi.db.query(UIDS.identityDocument).findMany({ where, select: ['id'] })).map((d: any) => d.id));
-      const inTrx = <T>(fn: (trx: any) => Promise<T>) =>
-        strapi.db.inTransaction() ? (strapi.db.transaction(({ trx }: any) => fn(trx)) as Promise<T>) : fn(undefined);
       return {
         models: [UIDS.identityDocument, UIDS.customer],
         async beforeCreate(event: any) {
@@ -250,8 +248,8 @@ const documents = ({ strapi }: { strapi: Core.Strapi }) => {
           if (event.params.data) Object.assign(event.params.data, await initial(event.params.data.kind ?? 'personal'));
         },
         async afterCreate(event: any) {
-          if (event.model.uid === UIDS.identityDocument) await inTrx(async (trx) => refresh(await customersOfDocuments([event.result.id], trx), trx));
-          else if (event.params.data?.documents !== undefined) await inTrx((trx) => refresh([event.result.id], trx));
+          if (event.model.uid === UIDS.identityDocument) await withKnex(strapi, async (trx) => refresh(await customersOfDocuments([event.result.id], trx), trx));
+          else if (event.params.data?.documents !== undefined) await withKnex(strapi, (trx) => refresh([event.result.id], trx));
         },
         async beforeUpdate(event: any) {
           event.state.idvCustomers = await concerned(event, false);
@@ -286,16 +284,16 @@ const documents = ({ strapi }: { strapi: Core.Strapi }) => {
           if (event.action.startsWith('delete') || (data?.kind === undefined && data?.documents === undefined)) return null;
           const ids = many ? await asSystem(async () => (await strapi.db.query(UIDS.customer).findMany({ where: event.params.where, select: ['id'] })).map((c: any) => c.id)) : [];
           const named = data?.documents === undefined ? [] : relationIds(data.documents);
-          return { customers: [...ids, ...(await inTrx((trx) => customersOfDocuments(named, trx)))], docs: [] };
+          return { customers: [...ids, ...(await withKnex(strapi, (trx) => customersOfDocuments(named, trx)))], docs: [] };
         }
         const docs = await docIdsOf(event.params.where);
-        return { customers: await inTrx((trx) => customersOfDocuments(docs, trx)), docs };
+        return { customers: await withKnex(strapi, (trx) => customersOfDocuments(docs, trx)), docs };
       }
 
       async function after(event: any) {
         const before: { customers: number[]; docs: number[] } | null = event.state.idvCustomers;
         if (!before) return;
-        await inTrx(async (trx) => {
+        await withKnex(strapi, async (trx) => {
           const now = await customersOfDocuments(before.docs, trx);
           const self = event.model.uid === UIDS.customer && event.result?.id ? [event.result.id] : [];
           await refresh([...before.customers, ...now, ...self], trx);

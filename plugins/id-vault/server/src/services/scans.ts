@@ -132,6 +132,10 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
     );
   };
 
+  /** A refused upload, audited: the refusal's code, the detected type, the size — never content or names. */
+  const rejected = (doc: Located, details: Record<string, unknown>) =>
+    audit().record({ action: 'scan.rejected', outcome: 'rejected', subjectUid: UIDS.identityDocument, subjectId: doc.documentId, details });
+
   /** Reads, opens and checks one stored object; a changed, cut or missing object is an audited error. */
   const openScan = async (row: any, doc: Located, act: string): Promise<Buffer> => {
     const resolve = (keyId: string) => getService(strapi, 'keys').cached(keyId);
@@ -203,13 +207,7 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
           cleaned.push(await cleanScan(bytes, { maxPixels: cfg.maxPixels }));
         } catch (e) {
           if (!(e instanceof IntakeError)) throw e;
-          await audit().record({
-            action: 'scan.rejected',
-            outcome: 'rejected',
-            subjectUid: UIDS.identityDocument,
-            subjectId: doc.documentId,
-            details: { code: e.code, detected: e.detected, size: bytes.length },
-          });
+          await rejected(doc, { code: e.code, detected: e.detected, size: bytes.length });
           throw scanError(e.status, 'ScanRejected', e.message, { code: e.code, detected: e.detected });
         }
       }
@@ -217,7 +215,7 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
       // A first look without locks (refuses early); the check that counts runs again in the transaction below.
       const before = await usedBytes(doc, strapi.db.connection);
       if (before + adding > cfg.maxCustomerBytes) {
-        await audit().record({ action: 'scan.rejected', outcome: 'rejected', subjectUid: UIDS.identityDocument, subjectId: doc.documentId, details: { code: 'QUOTA', size: adding } });
+        await rejected(doc, { code: 'QUOTA', size: adding });
         throw quotaError(before, adding);
       }
 
@@ -275,7 +273,7 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
       } catch (e) {
         await Promise.all(stored.map((name) => s.delete(name).catch(() => strapi.log.warn(`id-vault: could not remove scan object after a failed upload; the orphan sweep will`))));
         if ((e as any)?.name === 'ScanQuotaExceeded') {
-          await audit().record({ action: 'scan.rejected', outcome: 'rejected', subjectUid: UIDS.identityDocument, subjectId: doc.documentId, details: { code: 'QUOTA', size: adding } });
+          await rejected(doc, { code: 'QUOTA', size: adding });
         }
         throw e;
       }
