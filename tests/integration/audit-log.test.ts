@@ -4,6 +4,8 @@
  * verification and its status; every read of the log is itself an event; no holder of audit.read, no log.
  */
 import { bootStrapi, apiToken, adminSession, type TestApp, systemDocs } from '../helpers/strapi';
+import { createHash } from 'crypto';
+import { parse } from 'csv-parse/sync';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS } from '../../plugins/id-vault/shared';
 
@@ -104,8 +106,30 @@ test('reading the log is recorded; without audit.read there is no log', async ()
   // The page that is read is recorded after it is read: the earlier reads are in this page.
   expect(reads.map((e: any) => e.details)).toEqual(expect.arrayContaining([{ filters: ['action', 'subject'], rows: 2 }, { stats: 7 }, { trail: 3 }]));
   const editor = bearer(await adminSession(app, 'strapi-editor'));
-  for (const path of ['/id-vault/audit-log/events', '/id-vault/audit-log/stats', '/id-vault/audit-log/status', `/id-vault/customers/${customers[0]}/audit`]) {
+  for (const path of ['/id-vault/audit-log/events', '/id-vault/audit-log/export', '/id-vault/audit-log/stats', '/id-vault/audit-log/status', `/id-vault/customers/${customers[0]}/audit`]) {
     expect({ path, status: (await app.http().get(path).set(editor)).status }).toEqual({ path, status: 403 });
   }
   expect((await app.http().post('/id-vault/audit-log/verify').set(editor)).status).toBe(403);
+});
+
+test('CSV export of the filtered events: BOM, every matching event, itself recorded with the file hash', async () => {
+  const res = await app.http().get('/id-vault/audit-log/export').query({ action: 'customer.view' }).set(admin).buffer(true).parse((r, done) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => done(null, Buffer.concat(chunks)));
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/csv/);
+  expect(res.headers['content-disposition']).toMatch(/^attachment; filename="audit-log-\d{8}-\d{4}\.csv"$/);
+  const file: Buffer = res.body;
+  expect(file.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+  const rows = parse(file.subarray(3).toString('utf8'), { columns: true });
+  const listed = (await events({ action: 'customer.view', limit: 200 })).body.data.events;
+  expect(rows.map((r: any) => Number(r.id))).toEqual(listed.map((e: any) => e.id));
+  expect(rows[0]).toMatchObject({ action: 'customer.view', actorType: 'api-token', actor: expect.stringMatching(/^test-full-access-/) });
+  await app.strapi.plugin('id-vault').service('audit').flush();
+  const recorded = (await events({ action: 'audit.export' })).body.data.events[0];
+  expect(recorded).toMatchObject({ actorType: 'admin', outcome: 'success', details: { format: 'csv', filters: ['action'], rows: rows.length, sha256: createHash('sha256').update(file).digest('hex') } });
+  // A bad filter is a 400 before anything is sent.
+  expect((await app.http().get('/id-vault/audit-log/export').query({ outcome: 'maybe' }).set(admin)).status).toBe(400);
 });

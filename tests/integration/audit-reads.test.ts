@@ -100,3 +100,35 @@ test('after searches by ID number, phone and e-mail the audit table holds none o
   const raw = JSON.stringify(await app.knex('idv_audit_events').select('*'));
   for (const p of people) for (const v of [p.idNumber, p.phone, p.phone.replace('+86', ''), p.email]) expect(raw).not.toContain(v);
 });
+
+test("the Content Manager's relation picker is a list event of what it offers, without the search text", async () => {
+  const picker = `/content-manager/relations/${UIDS.identityDocument}/customer`;
+  const events = await eventsDuring(() => app.http().get(`${picker}?pageSize=10&_q=Reader`).set(bearer(adminJwt)));
+  expect(events).toEqual([
+    { action: 'customer.list', actor: 'admin', subject: null, outcome: 'success', details: { count: 2, via: 'relation-picker', relation: `${UIDS.identityDocument}.customer`, search: true } },
+  ]);
+  expect(JSON.stringify(events)).not.toContain('Reader');
+});
+
+test('writes made directly with strapi.db.query are recorded as system, with field names and rows only', async () => {
+  const p = syntheticPerson(1203);
+  const query = () => app.strapi.db.query(UIDS.customer as any);
+  const created = await eventsDuring(() =>
+    asSystem(app, () => query().create({ data: { kind: 'personal', name: 'Direct write', idType: 'resident-id', idNumber: p.idNumber, phone: p.phone } }))
+  );
+  const row = await asSystem(app, () => query().findOne({ where: { name: 'Direct write' }, select: ['id', 'documentId'] }));
+  expect(created).toEqual([
+    { action: 'customer.create', actor: 'system', subject: row.documentId, outcome: 'success', details: { via: 'db.query', rows: 1 } },
+  ]);
+  const updated = await eventsDuring(() => asSystem(app, () => query().update({ where: { id: row.id }, data: { notes: 'changed' } })));
+  expect(updated).toEqual([expect.objectContaining({ action: 'customer.update', actor: 'system', subject: row.documentId, details: { via: 'db.query', rows: 1 } })]);
+  const deleted = await eventsDuring(() => asSystem(app, () => query().deleteMany({ where: { id: row.id } })));
+  expect(deleted).toEqual([expect.objectContaining({ action: 'customer.delete', actor: 'system', subject: null, details: { via: 'db.query', rows: 1 } })]);
+  const fields = await app.knex('idv_audit_events').where({ action: 'customer.create', actor_type: 'system' }).orderBy('id', 'desc').first();
+  expect(JSON.parse(fields.fields)).toEqual(expect.arrayContaining(['idNumber', 'name', 'phone']));
+  // A write through the document service is recorded once, by its own middleware, not again as db.query.
+  const viaDocs = await eventsDuring(() => systemDocs(app, UIDS.customer).create({ data: { kind: 'personal', name: 'Document write' } }));
+  expect(viaDocs.map((e) => e.details?.via)).not.toContain('db.query');
+  expect(viaDocs.filter((e) => e.action === 'customer.create')).toHaveLength(1);
+  expect(JSON.stringify(await app.knex('idv_audit_events').select('*'))).not.toContain(p.idNumber);
+});

@@ -1,5 +1,6 @@
 import * as React from 'react';
 import { Button, Flex, Loader, Typography } from '@strapi/design-system';
+import { Download } from '@strapi/icons';
 import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useSearchParams } from 'react-router-dom';
@@ -9,6 +10,7 @@ import { AuditEventDetail } from '../components/AuditEventDetail';
 import { AuditEventsTable } from '../components/AuditEventsTable';
 import { AuditFilters } from '../components/AuditFilters';
 import { ChainStatus } from '../components/ChainStatus';
+import { useDownload } from '../download';
 import { PERMISSIONS, t, useVaultApi } from '../utils';
 
 const PAGE_SIZE = 50;
@@ -26,6 +28,7 @@ const AuditLogPage = () => {
   const [loaded, setLoaded] = React.useState<AuditPage | null>();
   const [loadingMore, setLoadingMore] = React.useState(false);
   const [open, setOpen] = React.useState<AuditEvent | null>(null);
+  const csv = useDownload();
 
   const fetchPage = React.useCallback(
     async (before?: number) => {
@@ -66,7 +69,19 @@ const AuditLogPage = () => {
         subtitle={formatMessage(
           t('audit.subtitle', 'Every view, reveal, export and change of identity data, newest first. The events form a hash chain: verifying it shows whether any was altered or removed.'),
         )}
-        primaryAction={<ChainStatus />}
+        primaryAction={
+          <Flex gap={2}>
+            <Button
+              variant="secondary"
+              startIcon={<Download />}
+              loading={csv.busy}
+              onClick={() => csv.download(`/id-vault/audit-log/export?${new URLSearchParams(query as Record<string, string>)}`, 'audit-log.csv')}
+            >
+              {formatMessage(t('audit.export', 'Download CSV'))}
+            </Button>
+            <ChainStatus />
+          </Flex>
+        }
       />
       <Layouts.Content>
         <Flex direction="column" alignItems="stretch" gap={6}>

@@ -3,6 +3,7 @@ import { errors } from '@strapi/utils';
 import { getService, ACTIONS } from '../utils/strapi';
 import { scanHandlers } from './scan';
 import { parseAuditQuery } from '../services/audit-log';
+import { exportFileName } from '../domain/export';
 
 /** The admin panel's own routes (`/id-vault/...`, admin JWT); permissions are checked by route policies too. */
 export default ({ strapi }: { strapi: Core.Strapi }) => {
@@ -51,6 +52,17 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async auditEvents(ctx: any) {
       ctx.body = { data: await auditLog().page(parseAuditQuery(ctx.query)) };
+    },
+    /** The filtered events as a CSV download (the page's filters; `before` is ignored unless given). */
+    async auditExport(ctx: any) {
+      const { limit: _limit, ...filters } = ctx.query ?? {};
+      const body = await auditLog().exportCsv(ctx, parseAuditQuery(filters));
+      const timeZone = (strapi.config.get('plugin::id-vault.scans') as { timeZone: string }).timeZone;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Content-Disposition', `attachment; filename="${exportFileName(new Date(), timeZone, 'csv', 'audit-log')}"`);
+      ctx.set('Content-Type', 'text/csv; charset=utf-8');
+      ctx.body = body;
     },
     async auditStats(ctx: any) {
       const days = Number(ctx.query.days ?? 30);

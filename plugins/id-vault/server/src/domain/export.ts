@@ -95,10 +95,10 @@ export const withTiebreaker = (sort: unknown): Array<string | Record<string, unk
 };
 
 /** `customers-YYYYMMDD-HHmm.<format>`, the minute in `timeZone`. */
-export const exportFileName = (at: Date, timeZone: string, format: ExportFormat): string => {
+export const exportFileName = (at: Date, timeZone: string, format: ExportFormat, base = 'customers'): string => {
   const parts = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
   const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
-  return `customers-${p.year}${p.month}${p.day}-${p.hour}${p.minute}.${format}`;
+  return `${base}-${p.year}${p.month}${p.day}-${p.hour}${p.minute}.${format}`;
 };
 
 /** What an export's audit event says of the query: field names and whether the search box was used, never values. */

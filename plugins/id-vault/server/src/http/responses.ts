@@ -1,7 +1,9 @@
 import type { Core } from '@strapi/strapi';
 import { isCiphertext } from '../crypto';
 import { getService } from '../utils/strapi';
+import { isProtected } from '../services/access';
 import { requestState, type DecryptFailure } from '../utils/caller';
+import { readAuditEnabled } from '../middlewares/audit-reads';
 
 const RELATIONS = /^\/content-manager\/relations\/([^/]+)\/([^/]+)/;
 
@@ -17,6 +19,18 @@ const sweep = (value: any, depth = 0): number => {
     } else if (v && typeof v === 'object') found += sweep(v, depth + 1);
   }
   return found;
+};
+
+/**
+ * The relation picker's read (it lists rows with db.query, out of the document middleware's sight): one
+ * `<type>.list` event, like a list's — the rows shown and whether the search box was used, never its text.
+ */
+const recordPicker = async (strapi: Core.Strapi, ctx: any, target: string, model: string, field: string, count: number) => {
+  const audited = isProtected(target) || getService(strapi, 'fields').of(target).length > 0;
+  if (!audited || !readAuditEnabled()) return;
+  const subject = (strapi.getModel(target as any) as any)?.info?.singularName ?? target;
+  const search = typeof ctx.query?._q === 'string' && ctx.query._q.trim() !== '';
+  await getService(strapi, 'audit').record({ action: `${subject}.list`, outcome: 'success', subjectUid: target, details: { count, via: 'relation-picker', relation: `${model}.${field}`, search } });
 };
 
 /**
@@ -36,6 +50,7 @@ export const responseGuard = (strapi: Core.Strapi) => async (ctx: any, next: () 
       const failures: DecryptFailure[] = [];
       await getService(strapi, 'vault').reveal(target, body.results, await getService(strapi, 'access').current(), failures);
       requestState(strapi)?.decryptFailures.push(...failures);
+      await recordPicker(strapi, ctx, target, relations[1], relations[2], body.results.length);
     }
   }
   const left = sweep(body);

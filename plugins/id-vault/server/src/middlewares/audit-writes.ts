@@ -2,6 +2,7 @@ import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { touchesRelation } from '../domain';
 import { getService } from '../utils/strapi';
+import { asDocumentWrite } from '../utils/caller';
 import type { DocumentMiddleware } from './index';
 
 const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
@@ -37,7 +38,7 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
     try {
       // The write and its event in one transaction: both commit, or neither.
       return await strapi.db.transaction(async () => {
-        const result = await next();
+        const result = await asDocumentWrite(next);
         await audit().record({
           ...event,
           outcome: 'success',

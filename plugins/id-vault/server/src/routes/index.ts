@@ -82,6 +82,7 @@ export default {
       admin('GET', '/documents/attention', 'documentsAttention'),
       // The Audit log page and the customer's "Who has seen this customer" panel: the whole log, audit.read.
       admin('GET', '/audit-log/events', 'auditEvents', [ACTIONS['audit.read']]),
+      admin('GET', '/audit-log/export', 'auditExport', [ACTIONS['audit.read']]),
       admin('GET', '/audit-log/stats', 'auditStats', [ACTIONS['audit.read']]),
       admin('GET', '/audit-log/status', 'auditStatus', [ACTIONS['audit.read']]),
       admin('POST', '/audit-log/verify', 'auditVerify', [ACTIONS['audit.read']]),

@@ -1,11 +1,17 @@
+import { pipeline, Readable } from 'node:stream';
 import type { Core } from '@strapi/strapi';
+import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { errors } from '@strapi/utils';
 import { asSystem } from '../utils/caller';
+import { clientWentAway, tally } from '../utils/streams';
 import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
 
 const STATUS_KEY = 'audit-verify-status';
 const DAY = 86400000;
+/** Events read per round trip of the CSV export. */
+const EXPORT_PAGE = 1000;
+const EXPORT_COLUMNS = ['id', 'seq', 'occurredAt', 'actorType', 'actorId', 'actor', 'action', 'subjectUid', 'subjectId', 'fields', 'outcome', 'ip', 'userAgent', 'details'];
 
 /** The Audit log page's query: filters and a keyset cursor (the id of the last event of the page before). */
 export const auditQuerySchema = z
@@ -93,14 +99,53 @@ const auditLog = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   const audit = () => getService(strapi, 'audit');
+  const filterNames = (q: AuditQuery) => Object.keys(q).filter((k) => !['limit', 'before'].includes(k));
+  /** Runs `fn` in the request's context: Strapi types `run` as returning nothing, it returns what `fn` does. */
+  const inRequest = <T>(ctx: any, fn: () => Promise<T>): Promise<T> => (strapi.requestContext as any).run(ctx, fn);
 
   return {
     /** One page, newest first; `next` is the cursor of the following page (null at the end). */
     async page(q: AuditQuery) {
       const rows = await filtered(q).orderBy('id', 'desc').limit(q.limit + 1);
       const events = rows.slice(0, q.limit).map(toEvent);
-      await audit().record({ action: 'audit.read', outcome: 'success', details: { filters: Object.keys(q).filter((k) => !['limit', 'before'].includes(k)), rows: events.length } });
+      await audit().record({ action: 'audit.read', outcome: 'success', details: { filters: filterNames(q), rows: events.length } });
       return { events, next: rows.length > q.limit ? events[events.length - 1].id : null, actors: await actorNames(events) };
+    },
+
+    /**
+     * The filtered events as CSV (UTF-8 with a BOM, formulas escaped), newest first, streamed in keyset
+     * pages: the events that existed when it started, however many. One `audit.export` event at the end
+     * with the row count, the filter names and the SHA-256 of the file (`failure` if it stopped part-way).
+     * `ctx`: the request's, in whose context pages are read and the event written after the handler returned.
+     */
+    async exportCsv(ctx: any, q: AuditQuery): Promise<Readable> {
+      const newest = await filtered({ ...q, before: undefined }).max({ m: 'id' }).first();
+      let before = q.before ?? Number(newest?.m ?? 0) + 1;
+      let rows = 0;
+      async function* events() {
+        while (before > 1) {
+          const page = (await filtered({ ...q, before }).orderBy('id', 'desc').limit(EXPORT_PAGE)).map(toEvent);
+          const names = await actorNames(page);
+          for (const e of page) {
+            rows += 1;
+            yield { ...e, actor: e.actorId ? names[`${e.actorType}:${e.actorId}`] ?? null : null, fields: e.fields.join(' '), details: e.details ? JSON.stringify(e.details) : null };
+          }
+          if (page.length < EXPORT_PAGE) return;
+          before = page[page.length - 1].id;
+        }
+      }
+      const record = (outcome: 'success' | 'failure', details: Record<string, unknown>) =>
+        inRequest(ctx, () => audit().record({ action: 'audit.export', outcome, details: { format: 'csv', filters: filterNames(q), rows, ...details } }));
+      const out = tally(
+        (sha256) => record('success', { sha256 }),
+        async (error) => {
+          if (!clientWentAway(error)) strapi.log.error(`id-vault: an audit log export stopped on an error (${(error as any).code ?? error!.name}); recorded as a failure`);
+          await record('failure', { reason: clientWentAway(error) ? 'aborted' : 'error' }).catch(() => strapi.log.error('id-vault: the failure of an audit log export could not be recorded'));
+        }
+      );
+      const csv = stringify({ bom: true, header: true, columns: EXPORT_COLUMNS.map((key) => ({ key, header: key })), escape_formulas: true, record_delimiter: 'windows' });
+      pipeline(Readable.from(events()), csv, out, () => {});
+      return out;
     },
 
     /** Events per day by action, and the top actors by views and reveals, over the last `days` days. */

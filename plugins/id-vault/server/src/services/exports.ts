@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
@@ -23,6 +22,7 @@ import {
 import { isCiphertext } from '../crypto';
 import { getService, UIDS } from '../utils/strapi';
 import { asSystem } from '../utils/caller';
+import { clientWentAway, tally } from '../utils/streams';
 import type { ExportConfig } from '../config';
 
 /** Rows read, decrypted and written per round trip: memory stays at one page, whatever the export's size. */
@@ -60,13 +60,6 @@ interface Plan {
   columns: ExportColumn[];
   maxRows: number;
   release: () => void;
-}
-
-/** An export that stopped part-way, named by the code of what stopped it. */
-class ExportStreamError extends Error {
-  constructor(readonly code: string) {
-    super(`id-vault: the export stopped (${code})`);
-  }
 }
 
 /**
@@ -156,32 +149,6 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
           },
         });
 
-  /**
-   * Passes the bytes on, hashing them. `end` runs before the stream ends (the response completes only once
-   * the audit event is written); `abort` when it is destroyed first (the client went away, or a read failed).
-   */
-  const tally = (end: (sha256: string) => Promise<void>, abort: (error: Error | null) => Promise<void>) => {
-    const hash = createHash('sha256');
-    let settled = false;
-    return new Transform({
-      transform(chunk, _encoding, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-      flush(done) {
-        settled = true;
-        end(hash.digest('hex')).then(() => done(), done);
-      },
-      destroy(error, done) {
-        // What goes on to Koa's error log is a code, never a message: a database error quotes its query's values.
-        const safe = error && new ExportStreamError((error as any).code ?? error.name);
-        if (settled) return done(safe);
-        settled = true;
-        abort(error).finally(() => done(safe));
-      },
-    });
-  };
-
   /** Format, export right, daily cap, row cap — each refusal a 4xx (recorded) before anything is sent. */
   const plan = async (req: ExportRequest): Promise<Plan> => {
     const format = parseFormat(req.format);
@@ -243,7 +210,7 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
     const out = tally(
       (sha256) => record('success', { sha256 }),
       async (error) => {
-        const aborted = !error || (error as any).code === 'ERR_STREAM_PREMATURE_CLOSE';
+        const aborted = clientWentAway(error);
         // The error's code only: a message could quote data.
         if (!aborted) strapi.log.error(`id-vault: an export stopped on an error (${(error as any).code ?? error!.name}); recorded as a failure`);
         await record('failure', { reason: aborted ? 'aborted' : 'error' }).catch(() => strapi.log.error('id-vault: the failure of an export could not be recorded'));

@@ -15,6 +15,13 @@ const marks = new AsyncLocalStorage<{ system: true } | { validating: Access }>()
 export const asSystem = <T>(fn: () => T): T => marks.run({ system: true }, fn);
 export const isSystemMarked = (): boolean => (marks.getStore() as any)?.system === true;
 
+const documentWrites = new AsyncLocalStorage<true>();
+
+/** Runs a document-service write (`fn`): the db.query writes underneath it are that write's, audited as such. */
+export const asDocumentWrite = <T>(fn: () => T): T => documentWrites.run(true, fn);
+/** Whether the code running now is inside a document-service write (see lifecycles/direct-writes.ts). */
+export const inDocumentWrite = (): boolean => documentWrites.getStore() === true;
+
 /** Runs `fn` with `access` visible to synchronous code Strapi calls (content-API validation, see hidden-fields.ts). */
 export const withValidationAccess = <T>(access: Access, fn: () => T): T => marks.run({ validating: access }, fn);
 export const validationAccess = (): Access | undefined => (marks.getStore() as any)?.validating;
