@@ -108,6 +108,12 @@ test("the Content Manager's relation picker is a list event of what it offers, w
     { action: 'customer.list', actor: 'admin', subject: null, outcome: 'success', details: { count: 2, via: 'relation-picker', relation: `${UIDS.identityDocument}.customer`, search: true } },
   ]);
   expect(JSON.stringify(events)).not.toContain('Reader');
+  // An entry's own related rows (the edit view loads them) are a list event too.
+  const doc = await systemDocs(app, UIDS.identityDocument).findFirst({ filters: { customer: { documentId: ids[0] } } });
+  const own = await eventsDuring(() => app.http().get(`/content-manager/relations/${UIDS.identityDocument}/${doc.documentId}/customer`).set(bearer(adminJwt)));
+  expect(own).toEqual([
+    { action: 'customer.list', actor: 'admin', subject: null, outcome: 'success', details: { count: 1, via: 'relations', relation: `${UIDS.identityDocument}.customer` } },
+  ]);
 });
 
 test('writes made directly with strapi.db.query are recorded as system, with field names and rows only', async () => {

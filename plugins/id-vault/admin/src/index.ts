@@ -32,6 +32,13 @@ export default {
         permissions: PERMISSIONS.settings,
         Component: () => import('./pages/RequiredDocuments'),
       },
+      {
+        id: 'keys',
+        to: `${PLUGIN_ID}/keys`,
+        intlLabel: t('keys.title', 'Keys'),
+        permissions: PERMISSIONS.keys,
+        Component: () => import('./pages/Keys'),
+      },
     ]);
 
     // Home page: documents expiring soon and customers with missing documents (the server scopes the rows).

@@ -25,6 +25,8 @@ export const PERMISSIONS = {
   grants: [permission('grant.request'), permission('grant.approve')],
   /** The Audit log page and the customer's "Who has seen this customer" panel. */
   audit: [permission('audit.read')],
+  /** Settings → ID Vault → Keys. */
+  keys: [permission('keys.manage')],
 };
 
 /** The server's message of a failed request (`{ error: { message } }`), else the error's own. */

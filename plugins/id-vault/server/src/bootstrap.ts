@@ -17,6 +17,8 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
   await registerConditions(strapi);
   await getService(strapi, 'access').ensureScopeMirror();
 
+  // Refuse to serve when stored data keys need a master key the ring lacks (it names the key ids).
+  await getService(strapi, 'keys').checkRing();
   await getService(strapi, 'keys').indexRoot();
 
   // Daily at 06:00 (server time): expiring identity documents into the audit trail. Strapi runs cron

@@ -69,6 +69,9 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       if (!Number.isInteger(days) || days < 1 || days > 366) throw new errors.ValidationError('days must be a whole number from 1 to 366');
       ctx.body = { data: await auditLog().stats(days) };
     },
+    async keysStatus(ctx: any) {
+      ctx.body = { data: await getService(strapi, 'rotation').status() };
+    },
     async auditStatus(ctx: any) {
       ctx.body = { data: await auditLog().status() };
     },

@@ -5,7 +5,8 @@ import { isProtected } from '../services/access';
 import { requestState, type DecryptFailure } from '../utils/caller';
 import { readAuditEnabled } from '../middlewares/audit-reads';
 
-const RELATIONS = /^\/content-manager\/relations\/([^/]+)\/([^/]+)/;
+/** The Content Manager's relation endpoints: `/relations/:model/:targetField` (the picker's offer) and `/relations/:model/:id/:targetField` (an entry's own). */
+const RELATIONS = /^\/content-manager\/relations\/([^/]+)\/(?:([^/]+)\/)?([^/]+)\/?$/;
 
 /** Replaces every ciphertext string left in a response body with null; returns how many it found. */
 const sweep = (value: any, depth = 0): number => {
@@ -22,15 +23,16 @@ const sweep = (value: any, depth = 0): number => {
 };
 
 /**
- * The relation picker's read (it lists rows with db.query, out of the document middleware's sight): one
- * `<type>.list` event, like a list's — the rows shown and whether the search box was used, never its text.
+ * A read of the relation endpoints (they list rows with db.query, out of the document middleware's sight):
+ * one `<type>.list` event, like a list's — the rows shown, which relation, the picker's offer
+ * (`relation-picker`, and whether its search box was used, never what was typed) or an entry's own
+ * related rows (`relations`).
  */
-const recordPicker = async (strapi: Core.Strapi, ctx: any, target: string, model: string, field: string, count: number) => {
-  const audited = isProtected(target) || getService(strapi, 'fields').of(target).length > 0;
-  if (!audited || !readAuditEnabled()) return;
+const recordRelations = async (strapi: Core.Strapi, ctx: any, target: string, relation: string, picker: boolean, count: number) => {
+  if (!(isProtected(target) || getService(strapi, 'fields').of(target).length > 0) || !readAuditEnabled()) return;
   const subject = (strapi.getModel(target as any) as any)?.info?.singularName ?? target;
-  const search = typeof ctx.query?._q === 'string' && ctx.query._q.trim() !== '';
-  await getService(strapi, 'audit').record({ action: `${subject}.list`, outcome: 'success', subjectUid: target, details: { count, via: 'relation-picker', relation: `${model}.${field}`, search } });
+  const details = picker ? { count, via: 'relation-picker', relation, search: typeof ctx.query?._q === 'string' && ctx.query._q.trim() !== '' } : { count, via: 'relations', relation };
+  await getService(strapi, 'audit').record({ action: `${subject}.list`, outcome: 'success', subjectUid: target, details });
 };
 
 /**
@@ -45,12 +47,13 @@ export const responseGuard = (strapi: Core.Strapi) => async (ctx: any, next: () 
   if (!body || typeof body !== 'object' || Buffer.isBuffer(body) || typeof body.pipe === 'function') return;
   const relations = RELATIONS.exec(ctx.path);
   if (relations && Array.isArray(body.results) && ctx.status === 200) {
-    const target = (strapi.getModel(relations[1] as any) as any)?.attributes?.[relations[2]]?.target;
+    const [, model, entry, field] = relations;
+    const target = (strapi.getModel(model as any) as any)?.attributes?.[field]?.target;
     if (target) {
       const failures: DecryptFailure[] = [];
       await getService(strapi, 'vault').reveal(target, body.results, await getService(strapi, 'access').current(), failures);
       requestState(strapi)?.decryptFailures.push(...failures);
-      await recordPicker(strapi, ctx, target, relations[1], relations[2], body.results.length);
+      await recordRelations(strapi, ctx, target, `${model}.${field}`, entry === undefined, body.results.length);
     }
   }
   const left = sweep(body);

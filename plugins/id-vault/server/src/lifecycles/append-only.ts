@@ -11,10 +11,10 @@ const refuseCheckpoint = (event: { model: { uid: string } }) => {
 
 /**
  * Audit events may be created, never changed or deleted, whatever path tries; checkpoints are not even
- * created through db.query. The guard covers db.query (and so the Document Service and every API); the two
+ * created through db.query. The guard covers db.query (and so the Document Service and every API); the three
  * changes the audit service makes with knex underneath it are the only ones: the chainer filling in seq,
- * prevHash and hash of a pending event, and the prune deleting the oldest chained events together with
- * the checkpoint that accounts for them (services/audit.ts).
+ * prevHash and hash of a pending event, the prune deleting the oldest chained events together with the
+ * checkpoint that accounts for them, and a key rotation re-signing the latest checkpoint (services/audit.ts).
  */
 export const appendOnly = {
   models: [UIDS.auditEvent, UIDS.auditCheckpoint],

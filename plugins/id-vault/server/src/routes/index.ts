@@ -87,6 +87,8 @@ export default {
       admin('GET', '/audit-log/status', 'auditStatus', [ACTIONS['audit.read']]),
       admin('POST', '/audit-log/verify', 'auditVerify', [ACTIONS['audit.read']]),
       admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
+      // Settings → ID Vault → Keys: master keys and what they wrap, rotations (run by npm run keys:rotate).
+      admin('GET', '/keys', 'keysStatus', [ACTIONS['keys.manage']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
       // Export of the Content Manager list: export.masked / export.plain or an export grant, decided (and a refusal recorded) in the service.

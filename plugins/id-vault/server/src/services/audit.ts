@@ -3,6 +3,7 @@ import {
   eventHash,
   createChainVerifier,
   signCheckpoint,
+  checkpointProblem,
   parseMasterKeys,
   GENESIS_HASH,
   type AuditCheckpoint,
@@ -72,11 +73,12 @@ const describeFailure = (f: ChainFailure) => `seq ${f.brokenAt} (${f.reason})`;
  *   advisory lock (SQLite has one writer anyway), so one chain grows across every process; the unique index
  *   on seq makes a fork impossible even if the lock failed. It runs after each commit that recorded events,
  *   at start-up (leftovers of a process that died) and on `flush()`. Filling in those three columns of a
- *   pending row, with knex, is one of the two changes the append-only guard lets past (the guard covers db.query);
- * - `prune` is the other: with knex, under the same lock, it deletes the oldest chained events past the
+ *   pending row, with knex, is one of the three changes the append-only guard lets past (the guard covers db.query);
+ * - `prune` is the second: with knex, under the same lock, it deletes the oldest chained events past the
  *   retention, in seq order and in batches, each batch in one transaction with the checkpoint (MACed, see
  *   crypto/audit-chain.ts) that verification then starts from. It verifies what it deletes first, so it never
- *   erases the evidence of a broken chain.
+ *   erases the evidence of a broken chain;
+ * - `resignCheckpoint` the third: after a master-key rotation, a new MAC on the latest checkpoint.
  */
 const audit = ({ strapi }: { strapi: Core.Strapi }) => {
   const meta = () => strapi.db.metadata.get(UIDS.auditEvent) as any;
@@ -260,6 +262,25 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
       return { checkpoint: { ...checkpoint, id: Number(inserted?.id ?? inserted) }, pruned: deleted as number };
     });
 
+  /**
+   * After a master-key rotation: the latest checkpoint, if its MAC is under another master key, gets a new
+   * MAC under the active one (its old MAC verified first; seq, hash and counts unchanged), so verification no
+   * longer needs the retired key. Under the chain lock, like a prune; with knex, the third change the
+   * append-only guard lets past. Returns the key id it was under, or null when it needed nothing.
+   */
+  const resignCheckpoint = () =>
+    strapi.db.connection.transaction(async (trx: any): Promise<string | null> => {
+      await lockChain(trx);
+      const latest = await latestCheckpoint(trx);
+      if (!latest || latest.keyId === masterRing().active.id) return null;
+      const problem = checkpointProblem(masterRing(), latest);
+      if (problem) throw new Error(`id-vault: the latest audit checkpoint does not verify (${problem}); it was not re-signed`);
+      const { keyId, mac } = signCheckpoint(masterRing(), latest);
+      const t = checkpoints();
+      await trx(t.name).where('id', latest.id).update({ [t.col('keyId')]: keyId, [t.col('mac')]: mac });
+      return latest.keyId;
+    });
+
   /** Deletes events older than the retention, batch by batch, then records `audit.pruned` (also when it fails part-way). */
   const prune = async (now = new Date()): Promise<PruneResult> => {
     const cutoff = new Date(now.getTime() - retentionDays() * DAY_MS).toISOString();
@@ -302,6 +323,8 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
 
     /** Prunes events older than the retention now (`npm run audit:prune`; safe beside the daily job: batches take the chain lock). */
     prune,
+
+    resignCheckpoint,
 
     /** The daily prune: once a day across every process (the first to claim the day runs it; null for the others). */
     pruneJob(today = new Date()): Promise<PruneResult | null> {

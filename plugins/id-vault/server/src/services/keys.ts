@@ -2,6 +2,7 @@ import type { Core } from '@strapi/strapi';
 import {
   parseMasterKeys,
   newDataKey,
+  rewrapDataKey,
   wrapDataKey,
   unwrapDataKey,
   type DataKey,
@@ -10,6 +11,26 @@ import {
 import { UIDS, withKnex, stamps } from '../utils/strapi';
 
 const INDEX_ROOT_REF = 'index-root';
+
+/** Data keys re-wrapped per transaction by a rotation (ID_VAULT_ROTATE_BATCH, default 500). */
+const rotateBatch = () => Math.max(1, Math.floor(Number(process.env.ID_VAULT_ROTATE_BATCH)) || 500);
+
+export interface MasterKeyUsage {
+  masterKeyId: string;
+  /** Data keys (records' and the blind-index root) wrapped under it. */
+  dataKeys: number;
+  active: boolean;
+  inRing: boolean;
+}
+
+export interface RotationBatch {
+  /** Rows looked at, re-wrapped, and left as they were because they did not unwrap (tampered, or a key the ring lacks). */
+  seen: number;
+  rewrapped: number;
+  failed: number;
+  /** The id to go on after (the rows are walked in id order). */
+  lastId: number;
+}
 
 /** Unwrapped data keys kept in memory per process (least recently used go first); ID_VAULT_KEY_CACHE_SIZE. */
 const CACHE_SIZE = Math.max(100, Number(process.env.ID_VAULT_KEY_CACHE_SIZE) || 20000);
@@ -164,6 +185,55 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
     /** How many unwrapped keys this process holds (bounded by ID_VAULT_KEY_CACHE_SIZE). */
     cacheSize(): number {
       return unwrapped.size;
+    },
+    /** How many data keys each master key wraps, the ring's keys included (0 for those that wrap none). */
+    async usage(): Promise<MasterKeyUsage[]> {
+      const t = table();
+      const rows: any[] = await strapi.db.connection(t.name).select({ masterKeyId: t.col('masterKeyId') }).count({ n: '*' }).groupBy(t.col('masterKeyId'));
+      const counts = new Map(rows.map((r) => [r.masterKeyId as string, Number(r.n)]));
+      for (const id of getRing().byId.keys()) if (!counts.has(id)) counts.set(id, 0);
+      return [...counts].map(([masterKeyId, dataKeys]) => ({ masterKeyId, dataKeys, active: masterKeyId === getRing().active.id, inRing: getRing().byId.has(masterKeyId) }));
+    },
+    /** Refuses to start, naming them, when stored data keys need master keys the ring lacks. */
+    async checkRing(): Promise<void> {
+      const missing = (await this.usage()).filter((u) => !u.inRing);
+      if (!missing.length) return;
+      const list = missing.map((u) => `${u.masterKeyId} (wraps ${u.dataKeys} data keys)`).join(', ');
+      throw new Error(`id-vault: ID_VAULT_MASTER_KEYS lacks master key(s) that stored data keys need: ${list}. Put them back in the ring (after the active key), restart, and run npm run keys:rotate before removing a key.`);
+    },
+    /**
+     * Rotation, one batch: the next data keys (ID_VAULT_ROTATE_BATCH) after `afterId` not under the active master key,
+     * unwrapped and wrapped again under it, in one transaction. Each row is updated only if it is still under
+     * the key it was read under, so rotations and writers in other processes never overwrite one another; a
+     * row is always whole (old wrap or new, never half). The key id and the key bytes stay the same, so no
+     * field is re-encrypted and no cache goes stale.
+     */
+    async rewrapBatch(afterId: number): Promise<RotationBatch> {
+      const t = table();
+      const active = getRing().active.id;
+      return strapi.db.connection.transaction(async (trx: any) => {
+        const rows: any[] = await trx(t.name)
+          .where('id', '>', afterId)
+          .whereNot(t.col('masterKeyId'), active)
+          .orderBy('id')
+          .limit(rotateBatch())
+          .select({ id: 'id', keyId: t.col('keyId'), wrapped: t.col('wrapped'), masterKeyId: t.col('masterKeyId') });
+        let rewrapped = 0;
+        let failed = 0;
+        for (const row of rows) {
+          let wrapped: string;
+          try {
+            wrapped = rewrapDataKey(getRing(), row.wrapped, row.keyId);
+          } catch {
+            failed += 1;
+            continue;
+          }
+          rewrapped += await trx(t.name)
+            .where({ id: row.id, [t.col('masterKeyId')]: row.masterKeyId })
+            .update({ [t.col('wrapped')]: wrapped, [t.col('masterKeyId')]: active });
+        }
+        return { seen: rows.length, rewrapped, failed, lastId: rows.length ? Number(rows[rows.length - 1].id) : afterId };
+      });
     },
     /** Root of the per-field blind-index keys: a stored data key, so master-key rotation is a re-wrap. */
     async indexRoot(): Promise<Buffer> {

@@ -11,6 +11,7 @@ import type { ScansService } from '../services/scans';
 import type { DocumentsService } from '../services/documents';
 import type { ExportsService } from '../services/exports';
 import type { AuditLogService } from '../services/audit-log';
+import type { RotationService } from '../services/rotation';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
 
@@ -25,6 +26,7 @@ interface Services {
   documents: DocumentsService;
   exports: ExportsService;
   'audit-log': AuditLogService;
+  rotation: RotationService;
 }
 
 /** The one typed way to reach a service of this plugin. */

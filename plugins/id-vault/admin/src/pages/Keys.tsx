@@ -1,0 +1,149 @@
+import * as React from 'react';
+import { Badge, Box, Flex, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
+import { Layouts, Page } from '@strapi/strapi/admin';
+import { useIntl } from 'react-intl';
+import { Meter } from '../components/Meter';
+import { PERMISSIONS, t, useVaultApi } from '../utils';
+
+interface KeysStatus {
+  activeMasterKeyId: string;
+  masterKeys: Array<{ masterKeyId: string; dataKeys: number; active: boolean; inRing: boolean }>;
+  pending: number;
+  lastRotation: { at: string; outcome: string; rewrapped: number; failed: number; to: string | null } | null;
+  inProgress: { startedAt: string; total: number; left: number } | null;
+}
+
+/** How often the page re-reads the status while a rotation runs (in another process: `npm run keys:rotate`). */
+const POLL_MS = 3000;
+
+/**
+ * Settings → ID Vault → Keys (`keys.manage`): the master keys of ID_VAULT_MASTER_KEYS and any other key id
+ * stored data keys name, with how many data keys each wraps; the last rotation; a rotation in progress with
+ * how far it got. Rotations run from the command line; the page says how. No key material is ever shown.
+ */
+const KeysPage = () => {
+  const { formatMessage, formatDate, formatNumber } = useIntl();
+  const { get, run } = useVaultApi();
+  const [status, setStatus] = React.useState<KeysStatus | null>();
+
+  const load = React.useCallback(async () => setStatus((await run(get<{ data: KeysStatus }>('/id-vault/keys')))?.data ?? null), [get, run]);
+  React.useEffect(() => {
+    load();
+  }, [load]);
+  React.useEffect(() => {
+    if (!status?.inProgress) return;
+    const timer = setTimeout(load, POLL_MS);
+    return () => clearTimeout(timer);
+  }, [status, load]);
+
+  if (status === undefined) return <Page.Loading />;
+  if (status === null) return <Page.Error />;
+
+  const when = (iso: string) => formatDate(new Date(iso), { dateStyle: 'medium', timeStyle: 'short' });
+  const title = formatMessage(t('keys.title', 'Keys'));
+  const progress = status.inProgress;
+  return (
+    <Page.Main>
+      <Page.Title>{title}</Page.Title>
+      <Layouts.Header
+        title={title}
+        subtitle={formatMessage(
+          t('keys.subtitle', 'Master keys wrap each record’s data key. Rotating re-wraps the data keys under the active master key; no field is re-encrypted.'),
+        )}
+      />
+      <Layouts.Content>
+        <Flex direction="column" alignItems="stretch" gap={6}>
+          {progress && (
+            <Box background="neutral0" hasRadius shadow="filterShadow" padding={6}>
+              <Flex direction="column" alignItems="stretch" gap={3}>
+                <Typography variant="delta">{formatMessage(t('keys.in-progress', 'Rotation in progress'))}</Typography>
+                <Meter
+                  value={progress.total ? (100 * (progress.total - progress.left)) / progress.total : 0}
+                  label={formatMessage(t('keys.progress', '{done} of {total} data keys re-wrapped'), {
+                    done: formatNumber(Math.max(0, progress.total - progress.left)),
+                    total: formatNumber(progress.total),
+                  })}
+                />
+                <Typography variant="pi" textColor="neutral600">
+                  {formatMessage(
+                    t('keys.in-progress.hint', 'Started {at}. If the command was stopped, run npm run keys:rotate again: it goes on where it stopped.'),
+                    { at: when(progress.startedAt) },
+                  )}
+                </Typography>
+              </Flex>
+            </Box>
+          )}
+          <Table colCount={3} rowCount={status.masterKeys.length + 1}>
+            <Thead>
+              <Tr>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('keys.column.id', 'Master key id'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('keys.column.state', 'State'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('keys.column.count', 'Data keys it wraps'))}</Typography>
+                </Th>
+              </Tr>
+            </Thead>
+            <Tbody>
+              {status.masterKeys.map((k) => (
+                <Tr key={k.masterKeyId}>
+                  <Td>
+                    <Typography fontWeight={k.active ? 'bold' : undefined}>{k.masterKeyId}</Typography>
+                  </Td>
+                  <Td>
+                    {k.active ? (
+                      <Badge active>{formatMessage(t('keys.state.active', 'Active'))}</Badge>
+                    ) : k.inRing ? (
+                      <Badge>{formatMessage(t('keys.state.old', 'In the ring, not active'))}</Badge>
+                    ) : (
+                      <Badge textColor="danger600" backgroundColor="danger100">
+                        {formatMessage(t('keys.state.missing', 'Missing from the ring'))}
+                      </Badge>
+                    )}
+                  </Td>
+                  <Td>
+                    <Typography>{formatNumber(k.dataKeys)}</Typography>
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+          <Box background="neutral0" hasRadius shadow="filterShadow" padding={6}>
+            <Flex direction="column" alignItems="stretch" gap={2}>
+              <Typography variant="delta">{formatMessage(t('keys.last', 'Last rotation'))}</Typography>
+              <Typography>
+                {status.lastRotation
+                  ? formatMessage(
+                      status.lastRotation.outcome === 'success'
+                        ? t('keys.last.ok', '{at}: {n} data keys re-wrapped under {to}.')
+                        : t('keys.last.failed', '{at}: did not finish ({n} re-wrapped, {failed} could not be unwrapped). See the audit log (keys.rotate).'),
+                      { at: when(status.lastRotation.at), n: formatNumber(status.lastRotation.rewrapped), failed: status.lastRotation.failed, to: status.lastRotation.to ?? '' },
+                    )
+                  : formatMessage(t('keys.last.never', 'No rotation yet.'))}
+              </Typography>
+              <Typography variant="pi" textColor="neutral600">
+                {status.pending
+                  ? formatMessage(
+                      t('keys.how', '{n} data keys are still under an older master key. On the server, run npm run keys:rotate (it can run while the app serves). Remove an old key from ID_VAULT_MASTER_KEYS only once it wraps no data key and no kept backup needs it.'),
+                      { n: formatNumber(status.pending) },
+                    )
+                  : formatMessage(t('keys.none-pending', 'Every data key is under the active master key.'))}
+              </Typography>
+            </Flex>
+          </Box>
+        </Flex>
+      </Layouts.Content>
+    </Page.Main>
+  );
+};
+
+const ProtectedKeysPage = () => (
+  <Page.Protect permissions={PERMISSIONS.keys}>
+    <KeysPage />
+  </Page.Protect>
+);
+
+export default ProtectedKeysPage;
