@@ -1,0 +1,91 @@
+'use strict';
+/**
+ * Figure 16 of `npm run bench`: master-key rotation rate, in a process of its own per database:
+ *   node bench/rotation-bench.js sqlite|postgres
+ * Seeds BENCH_CUSTOMERS (default 50000) data keys wrapped under an old master key, then times
+ * `npm run keys:rotate`'s work (the rotation service: read a batch, unwrap, wrap under the new key, update
+ * each row if still under the old one, one transaction a batch) against the baseline of the same walk over the
+ * same rows with the same batched transactions and row updates but no cryptography (each row rewritten with
+ * the values it has; run before and after, averaged) — the floor the database sets. Prints data keys/s of both and their ratio, then one line
+ * `BENCH_ROTATION <json>`.
+ */
+const path = require('path');
+const fs = require('fs');
+const { randomBytes } = require('crypto');
+const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
+
+const client = process.argv[2] || 'sqlite';
+const N = Number(process.env.BENCH_CUSTOMERS || 50000);
+const BATCH = 500;
+const log = (...a) => console.error(`[bench rotation ${client}]`, ...a);
+
+Object.assign(process.env, secretsEnv());
+const core = require(path.join(DIST, 'crypto'));
+const OLD = `benchold:${randomBytes(32).toString('base64')}`;
+const NEW = `benchnew:${randomBytes(32).toString('base64')}`;
+const dbName = `idvault_bench_rot_${process.pid}`;
+
+(async () => {
+  if (client === 'postgres') {
+    await pgAdmin(`CREATE DATABASE ${dbName}`);
+    Object.assign(process.env, { DATABASE_CLIENT: 'postgres', DATABASE_URL: pgUrl(dbName) });
+  } else {
+    fs.mkdirSync(path.join(ROOT, '.tmp', 'bench'), { recursive: true });
+    process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'bench', `${dbName}.db`);
+  }
+  process.env.ID_VAULT_MASTER_KEYS = `${NEW},${OLD}`;
+  const { createStrapi } = require('@strapi/strapi');
+  const appDir = benchApp();
+  const strapi = createStrapi({ appDir, distDir: appDir, autoReload: false, serveAdminPanel: false });
+  strapi.log.level = 'error';
+  try {
+    await strapi.load();
+    const knex = strapi.db.connection;
+    const old = core.parseMasterKeys(OLD);
+    const now = client === 'postgres' ? new Date() : Date.now();
+    log(`seeding ${N} data keys under the old master key…`);
+    for (let start = 0; start < N; start += 5000) {
+      const rows = [];
+      for (let i = start; i < Math.min(N, start + 5000); i += 1) {
+        const dk = core.newDataKey();
+        rows.push({ document_id: `r${randomBytes(12).toString('hex').slice(0, 23)}`, ref: `plugin::id-vault.customer#bench${i}`, key_id: dk.id, wrapped: core.wrapDataKey(old, dk), master_key_id: 'benchold', created_at: now, updated_at: now });
+      }
+      await knex.batchInsert('idv_data_keys', rows, 250);
+    }
+    await knex.raw(client === 'postgres' ? 'vacuum analyze' : 'analyze');
+
+    // Baseline: the same walk, transactions and row updates, no cryptography; run before and after the
+    // rotation and averaged, since the machine's load drifts.
+    const baselineRun = async () => {
+      const t = process.hrtime.bigint();
+      for (let after = 0; ; ) {
+        const rows = await knex.transaction(async (trx) => {
+          const page = await trx('idv_data_keys').where('id', '>', after).orderBy('id').limit(BATCH).select('id', 'wrapped', 'master_key_id');
+          for (const r of page) await trx('idv_data_keys').where({ id: r.id, master_key_id: r.master_key_id }).update({ wrapped: r.wrapped, master_key_id: r.master_key_id });
+          return page;
+        });
+        if (!rows.length) break;
+        after = rows[rows.length - 1].id;
+      }
+      return N / (Number(process.hrtime.bigint() - t) / 1e9);
+    };
+    const before = await baselineRun();
+    log('rotating…');
+    const t1 = process.hrtime.bigint();
+    const result = await strapi.plugin('id-vault').service('rotation').rotate();
+    const rotation = result.rewrapped / (Number(process.hrtime.bigint() - t1) / 1e9);
+    const baseline = (before + (await baselineRun())) / 2;
+    if (result.rewrapped < N || result.failed) throw new Error(`rotation re-wrapped ${result.rewrapped} of ${N} (${result.failed} failed)`);
+    console.log(`16. key rotation, ${N} data keys: ${rotation.toFixed(0)} keys/s vs ${baseline.toFixed(0)} keys/s for the same batched row updates without cryptography → ratio ${(rotation / baseline).toFixed(2)}`);
+    console.log(`BENCH_ROTATION ${JSON.stringify({ client, keys: N, rotation, baseline })}`);
+  } finally {
+    await strapi.destroy().catch(() => {});
+    if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    else removeSqlite(process.env.DATABASE_FILENAME);
+    fs.rmSync(appDir, { recursive: true, force: true });
+  }
+  process.exit(0);
+})().catch((e) => {
+  console.error(`[bench rotation ${client}] failed: ${e.stack || e.message}`);
+  process.exit(1);
+});
