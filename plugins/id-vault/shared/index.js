@@ -14,6 +14,7 @@ const UIDS = {
   accessGrant: 'plugin::id-vault.access-grant',
   scan: 'plugin::id-vault.scan',
   jobRun: 'plugin::id-vault.job-run',
+  erasure: 'plugin::id-vault.erasure',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
@@ -23,6 +24,7 @@ const ACTION_LIST = [
   { uid: 'customer.reveal', displayName: 'Reveal encrypted fields (plaintext)', subCategory: 'Customers' },
   { uid: 'customer.view-hidden', displayName: 'See hidden customers', subCategory: 'Customers' },
   { uid: 'customer.hide', displayName: 'Hide and unhide customers', subCategory: 'Customers' },
+  { uid: 'customer.erase', displayName: 'Erase customers for good (crypto-shredding)', subCategory: 'Customers' },
   { uid: 'export.masked', displayName: 'Export masked', subCategory: 'Exports' },
   { uid: 'export.plain', displayName: 'Export plaintext', subCategory: 'Exports' },
   { uid: 'audit.read', displayName: 'Read the audit log', subCategory: 'Audit' },

@@ -1,5 +1,5 @@
 import { ClockCounterClockwise, Files, Key, Lock } from '@strapi/icons';
-import { CustomerAuditPanel, CustomerDocumentsPanel, IdentityDocumentScansPanel } from './panels';
+import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
@@ -172,7 +172,7 @@ export default {
 
   bootstrap(app: any) {
     // The Documents and Who-has-seen panels of a customer and the Scans panel of an identity document (edit views).
-    app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, IdentityDocumentScansPanel]);
+    app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, CustomerErasePanel, IdentityDocumentScansPanel]);
     // Export in the list view's actions; it shows itself on customers only, to holders of an export right.
     app.getPlugin('content-manager').injectComponent('listView', 'actions', { name: 'id-vault-export', Component: ExportButton });
   },

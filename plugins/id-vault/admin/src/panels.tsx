@@ -4,9 +4,13 @@ import { useRBAC } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { AuditTrailPanel } from './components/AuditTrailPanel';
 import { CustomerDocuments } from './components/CustomerDocuments';
+import { EraseCustomer } from './components/EraseCustomer';
 import { IdentityDocumentScans } from './components/IdentityDocumentScans';
 import { useScanPermissions } from './scans';
 import { PERMISSIONS, t, UIDS } from './utils';
+
+/** The name an erased customer keeps (server: services/erasure.ts). */
+const ERASED_NAME = '[erased]';
 
 /*
  * Edit-view side panels (Content Manager `addEditViewSidePanel`): each is rendered as a component for
@@ -43,5 +47,16 @@ export const IdentityDocumentScansPanel: PanelComponent = ({ model, documentId, 
   return {
     title: formatMessage(t('scans.title', 'Scans')),
     content: <IdentityDocumentScans documentId={documentId} type={document.type} permissions={permissions} />,
+  };
+};
+
+/** Erase for good: only for holders of customer.erase, on a saved customer not erased already. */
+export const CustomerErasePanel: PanelComponent = ({ model, documentId, document }) => {
+  const { formatMessage } = useIntl();
+  const { allowedActions, isLoading } = useRBAC(PERMISSIONS.erase);
+  if (model !== UIDS.customer || !documentId || !document || document.name === ERASED_NAME || isLoading || !allowedActions.canErase) return null;
+  return {
+    title: formatMessage(t('erase.title.panel', 'Erasure')),
+    content: <EraseCustomer documentId={documentId} />,
   };
 };

@@ -20,6 +20,8 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
   // Refuse to serve when stored data keys need a master key the ring lacks (it names the key ids).
   await getService(strapi, 'keys').checkRing();
   await getService(strapi, 'keys').indexRoot();
+  // Erased stays erased: whatever a restore brought back of an erased customer is erased again before serving.
+  await getService(strapi, 'erasure').applyLedger();
 
   // Daily at 06:00 (server time): expiring identity documents into the audit trail. Strapi runs cron
   // tasks only with server.cron.enabled (config/server.ts: on, except in tests).

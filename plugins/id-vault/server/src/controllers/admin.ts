@@ -69,6 +69,9 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       if (!Number.isInteger(days) || days < 1 || days > 366) throw new errors.ValidationError('days must be a whole number from 1 to 366');
       ctx.body = { data: await auditLog().stats(days) };
     },
+    async eraseCustomer(ctx: any) {
+      ctx.body = { data: await getService(strapi, 'erasure').erase(ctx.params.documentId, ctx.request.body?.reason) };
+    },
     async keysStatus(ctx: any) {
       ctx.body = { data: await getService(strapi, 'rotation').status() };
     },

@@ -5,3 +5,4 @@ export * from './keyring';
 export * from './blind-index';
 export * from './audit-chain';
 export * from './segments';
+export * from './ledger';

@@ -10,6 +10,7 @@ import documents from './documents';
 import exportsService from './exports';
 import auditLog from './audit-log';
 import rotation from './rotation';
+import erasure from './erasure';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -24,6 +25,7 @@ export default {
   exports: exportsService,
   'audit-log': auditLog,
   rotation,
+  erasure,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -1,0 +1,51 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from './audit-chain';
+import { hkdf } from './kdf';
+import type { MasterKey, MasterKeyRing } from './keyring';
+
+/**
+ * One line of the erasure ledger: a customer erased for good, with the data-key refs destroyed, kept outside
+ * the database and its backups so that a restore of an older backup can be erased again. No personal data:
+ * ids, a time, and a MAC under a key derived from the master key ring (whoever can write the ledger's
+ * directory cannot add, change or drop-and-forge an entry without the master key).
+ */
+export interface LedgerEntry {
+  customerDocumentId: string;
+  erasedAt: string;
+  /** Data-key refs (`<uid>#<documentId>`) destroyed with the customer: its own and its documents'. */
+  refs: string[];
+  keyId: string;
+  mac: string;
+}
+
+export type LedgerProblem = 'not-json' | 'bad-shape' | 'key-unknown' | 'mac-mismatch';
+
+const LEDGER_INFO = 'idv-erasure-ledger-v1';
+
+const canonical = (e: Omit<LedgerEntry, 'mac'>) => canonicalJson({ v: 1, customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId });
+const mac = (master: MasterKey, e: Omit<LedgerEntry, 'mac'>) => createHmac('sha256', hkdf(master.key, LEDGER_INFO)).update(canonical(e), 'utf8').digest('hex');
+
+/** An entry MACed under the ring's active master key, as one line of JSON (no newline). */
+export const ledgerLine = (ring: MasterKeyRing, e: Omit<LedgerEntry, 'keyId' | 'mac'>): string => {
+  const fields = { customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: [...e.refs].sort(), keyId: ring.active.id };
+  return JSON.stringify({ ...fields, mac: mac(ring.active, fields) });
+};
+
+/** Parses and authenticates one line; a problem names what is wrong, never the line's content. */
+export const readLedgerLine = (ring: MasterKeyRing, line: string): { entry: LedgerEntry } | { problem: LedgerProblem } => {
+  let e: any;
+  try {
+    e = JSON.parse(line);
+  } catch {
+    return { problem: 'not-json' };
+  }
+  const shaped =
+    e && typeof e.customerDocumentId === 'string' && typeof e.erasedAt === 'string' && Array.isArray(e.refs) && e.refs.every((r: unknown) => typeof r === 'string') && typeof e.keyId === 'string' && typeof e.mac === 'string';
+  if (!shaped) return { problem: 'bad-shape' };
+  const master = ring.byId.get(e.keyId);
+  if (!master) return { problem: 'key-unknown' };
+  const expected = Buffer.from(mac(master, e), 'hex');
+  const given = Buffer.from(/^[0-9a-f]{64}$/.test(e.mac) ? e.mac : '', 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { problem: 'mac-mismatch' };
+  return { entry: { customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId, mac: e.mac } };
+};

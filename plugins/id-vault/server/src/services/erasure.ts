@@ -1,0 +1,215 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Core } from '@strapi/strapi';
+import { errors } from '@strapi/utils';
+import { describeCaller } from '../domain';
+import { ledgerLine, parseMasterKeys, readLedgerLine, type LedgerEntry, type MasterKeyRing } from '../crypto';
+import { asSystem } from '../utils/caller';
+import { getService, PLUGIN_ID, stamps, UIDS } from '../utils/strapi';
+
+/** What an erased customer's name becomes (the column is required; the value says what happened, nothing else). */
+export const ERASED_NAME = '[erased]';
+/** Customer attributes an erasure keeps: what row scope and the list need, and what the vault derives. */
+const KEPT = new Set(['kind', 'hidden', 'team', 'owner', 'apiOwner', 'documents', 'documentsComplete', 'missingDocuments']);
+const INSTALL_KEY = 'install-id';
+const CHUNK = 500;
+
+export interface ErasureResult {
+  customerDocumentId: string;
+  documents: number;
+  scans: number;
+  dataKeys: number;
+}
+
+const ref = (uid: string, documentId: string) => `${uid}#${documentId}`;
+const chunks = <T>(xs: T[]): T[][] => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
+
+/**
+ * Erasure by crypto-shredding (`customer.erase`). One transaction destroys the data keys of the customer and
+ * of its identity documents (whose scans are sealed under them), deletes the documents — their scans, scan
+ * objects and blind-index rows go with them (lifecycles) — and the customer's own blind-index rows, and blanks
+ * the customer's columns, encrypted and plain (destroying keys erases only what was encrypted): the row stays
+ * as a husk (kind, org unit, owner: what row scope needs; name `[erased]`), beside a tombstone (who, when, why).
+ *
+ * Erased stays erased after a restore: before the database is touched, the erasure is appended to a ledger
+ * outside the database and its backups (`ID_VAULT_LEDGER_DIR`, default `<app>/.vault-data/erasures`, one file
+ * per installation id — an id kept in the database, so a restored backup names the same file), each line
+ * MACed under a key derived from the master key ring. Every start-up reads the whole ledger (refusing to start
+ * if a line does not verify) and erases again whatever a restore brought back, before serving.
+ */
+const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
+  let ring: MasterKeyRing | null = null;
+  const masterRing = () => (ring ??= parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS));
+  const audit = () => getService(strapi, 'audit');
+  const knex = () => strapi.db.connection;
+  const table = (uid: string) => {
+    const m: any = strapi.db.metadata.get(uid);
+    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr, attributes: m.attributes as Record<string, any> };
+  };
+
+  const ledgerDir = () => process.env.ID_VAULT_LEDGER_DIR || path.join(strapi.dirs.app.root, '.vault-data', 'erasures');
+  const installId = async (): Promise<string> => {
+    const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: INSTALL_KEY });
+    let id = (await store.get({})) as string | null;
+    if (!id) {
+      id = randomBytes(12).toString('hex');
+      await store.set({ value: id });
+    }
+    return id;
+  };
+  const ledgerFile = async () => path.join(ledgerDir(), `${await installId()}.jsonl`);
+
+  /** Appends one entry and flushes it to disk before returning: an erasure the ledger does not hold never starts. */
+  const appendLedger = async (entry: Omit<LedgerEntry, 'keyId' | 'mac'>) => {
+    await fs.promises.mkdir(ledgerDir(), { recursive: true, mode: 0o700 });
+    const handle = await fs.promises.open(await ledgerFile(), 'a', 0o600);
+    try {
+      await handle.write(`${ledgerLine(masterRing(), entry)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+
+  const readLedger = async (): Promise<LedgerEntry[]> => {
+    const file = await ledgerFile();
+    if (!fs.existsSync(file)) return [];
+    const lines = (await fs.promises.readFile(file, 'utf8')).split('\n');
+    const entries: LedgerEntry[] = [];
+    for (const [i, line] of lines.entries()) {
+      if (!line.trim()) continue;
+      const read = readLedgerLine(masterRing(), line);
+      if ('problem' in read) throw new Error(`id-vault: the erasure ledger ${file} does not verify at line ${i + 1} (${read.problem}); refusing to start until it is restored from its own copy`);
+      entries.push(read.entry);
+    }
+    return entries;
+  };
+
+  /** The customer's identity documents (ids and documentIds), whatever their state. */
+  const documentsOf = (customerDocumentId: string) =>
+    asSystem(() => strapi.db.query(UIDS.identityDocument).findMany({ where: { customer: { documentId: customerDocumentId } }, select: ['id', 'documentId'] })) as Promise<
+      Array<{ id: number; documentId: string }>
+    >;
+
+  /**
+   * The database part, idempotent (a replay runs it again): keys destroyed, documents (so scans) deleted,
+   * index rows dropped, columns blanked, tags unlinked, a tombstone written. `refs`: data-key refs recorded in
+   * the ledger, destroyed too (a restore may bring back documents no longer linked).
+   */
+  const wipe = (customerDocumentId: string, refs: string[], tombstone: { byType: string; byId: string | null; reason: string | null; replayed: boolean }) =>
+    asSystem(() =>
+      strapi.db.transaction(async ({ trx }: any) => {
+        const docs = await documentsOf(customerDocumentId);
+        const allRefs = [...new Set([ref(UIDS.customer, customerDocumentId), ...docs.map((d) => ref(UIDS.identityDocument, d.documentId)), ...refs])];
+        const keysTable = table(UIDS.dataKey);
+        const keyIds: string[] = (await trx(keysTable.name).whereIn(keysTable.col('ref'), allRefs).select({ keyId: keysTable.col('keyId') })).map((r: any) => r.keyId);
+        const scanTable = table(UIDS.scan);
+        const scans = docs.length ? Number((await trx(scanTable.name).whereIn(scanTable.col('documentRef'), docs.map((d) => d.documentId)).count({ n: '*' }).first()).n) : 0;
+        await trx(keysTable.name).whereIn(keysTable.col('ref'), allRefs).del();
+        if (docs.length) await strapi.db.query(UIDS.identityDocument).deleteMany({ where: { id: { $in: docs.map((d) => d.id) } } });
+        await getService(strapi, 'vault').dropIndex(UIDS.customer, [customerDocumentId]);
+        // Every column of the customer but what row scope and the vault need: encrypted and plain alike.
+        const c = table(UIDS.customer);
+        const blank: Record<string, unknown> = {};
+        for (const [name, def] of Object.entries(c.attributes)) {
+          if (KEPT.has(name) || def.type === 'relation' || !def.columnName || ['id', 'documentId', 'createdAt', 'updatedAt', 'publishedAt', 'locale'].includes(name)) continue;
+          blank[def.columnName] = name === 'name' ? ERASED_NAME : null;
+        }
+        blank[c.col('updatedAt')] = stamps(strapi).updated_at;
+        const row = await trx(c.name).where(c.col('documentId'), customerDocumentId).first('id');
+        if (row) {
+          await trx(c.name).where('id', row.id).update(blank);
+          // Tags (and any many-to-many an admin added): the links go, the tags stay.
+          for (const [name, def] of Object.entries(c.attributes)) {
+            if (def.type === 'relation' && def.relation === 'manyToMany' && def.joinTable && !KEPT.has(name)) {
+              await trx(def.joinTable.name).where(def.joinTable.joinColumn.name, row.id).del();
+            }
+          }
+        }
+        const e = table(UIDS.erasure);
+        const [inserted] = await trx(e.name)
+          .insert({
+            [e.col('customerDocumentId')]: customerDocumentId,
+            [e.col('erasedAt')]: new Date().toISOString(),
+            [e.col('erasedByType')]: tombstone.byType,
+            [e.col('erasedById')]: tombstone.byId,
+            [e.col('reason')]: tombstone.reason,
+            [e.col('replayed')]: tombstone.replayed,
+            ...stamps(strapi),
+          })
+          .returning('id');
+        getService(strapi, 'keys').forget(keyIds);
+        return { result: { customerDocumentId, documents: docs.length, scans, dataKeys: keyIds.length }, tombstoneId: Number(inserted?.id ?? inserted), refs: allRefs, found: !!row };
+      })
+    );
+
+  /** Whether a ledger entry's customer needs erasing again: a key of its refs, its name, or its tombstone came back or went. */
+  const stale = async (entries: LedgerEntry[]): Promise<Set<string>> => {
+    const out = new Set<string>();
+    const k = table(UIDS.dataKey);
+    const c = table(UIDS.customer);
+    const e = table(UIDS.erasure);
+    for (const part of chunks(entries)) {
+      const ids = part.map((x) => x.customerDocumentId);
+      const refOwner = new Map(part.flatMap((x) => [ref(UIDS.customer, x.customerDocumentId), ...x.refs].map((r) => [r, x.customerDocumentId] as const)));
+      for (const r of await knex()(k.name).whereIn(k.col('ref'), [...refOwner.keys()]).select({ ref: k.col('ref') })) out.add(refOwner.get(r.ref)!);
+      for (const r of await knex()(c.name).whereIn(c.col('documentId'), ids).whereNot(c.col('name'), ERASED_NAME).select({ d: c.col('documentId') })) out.add(r.d);
+      const marked = new Set((await knex()(e.name).whereIn(e.col('customerDocumentId'), ids).select({ d: e.col('customerDocumentId') })).map((r: any) => r.d));
+      for (const id of ids) if (!marked.has(id)) out.add(id);
+      // Documents linked to the customer after a restore (their keys are under refs the entry may not list).
+      for (const id of ids) if (!out.has(id) && (await documentsOf(id)).length) out.add(id);
+    }
+    return out;
+  };
+
+  return {
+    /**
+     * Erases a customer the caller reaches (as a list would: row scope, hidden customers). `reason` is
+     * required. Ledger first, then the database, then `customer.erase` (counts; the reason stays in the
+     * tombstone). Throws 404 for a customer out of reach, 400 without a reason.
+     */
+    async erase(customerDocumentId: string, reason: unknown): Promise<ErasureResult> {
+      const why = typeof reason === 'string' ? reason.trim() : '';
+      if (!why || why.length > 500) throw new errors.ValidationError('a reason is required (at most 500 characters)');
+      const caller = (await getService(strapi, 'access').current()).caller;
+      const found = await strapi.documents(UIDS.customer as any).findOne({ documentId: customerDocumentId, fields: ['id'] } as any);
+      if (!found) throw new errors.NotFoundError('customer not found');
+      const docs = await documentsOf(customerDocumentId);
+      const erasedAt = new Date().toISOString();
+      await appendLedger({ customerDocumentId, erasedAt, refs: [ref(UIDS.customer, customerDocumentId), ...docs.map((d) => ref(UIDS.identityDocument, d.documentId))] });
+      const { actorType, actorId } = describeCaller(caller);
+      const done = await wipe(customerDocumentId, [], { byType: actorType, byId: actorId, reason: why, replayed: false });
+      await audit().record({ action: 'customer.erase', outcome: 'success', subjectUid: UIDS.customer, subjectId: customerDocumentId, caller, details: { ...done.result, tombstone: done.tombstoneId } });
+      return done.result;
+    },
+
+    /**
+     * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
+     * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
+     */
+    async applyLedger(): Promise<number> {
+      const entries = await readLedger();
+      if (!entries.length) return 0;
+      const again = await stale(entries);
+      const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
+      for (const id of again) {
+        const entry = latest.get(id)!;
+        const done = await wipe(id, entries.filter((e) => e.customerDocumentId === id).flatMap((e) => e.refs), { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true });
+        await audit().record({
+          action: 'customer.erase.replayed',
+          outcome: 'success',
+          subjectUid: UIDS.customer,
+          subjectId: id,
+          caller: { kind: 'system' },
+          details: { ...done.result, erasedAt: entry.erasedAt, tombstone: done.tombstoneId },
+        });
+      }
+      if (again.size) strapi.log.warn(`id-vault: the erasure ledger erased ${again.size} customer(s) again that a restore had brought back`);
+      return again.size;
+    },
+  };
+};
+
+export type ErasureService = ReturnType<typeof erasure>;
+export default erasure;
