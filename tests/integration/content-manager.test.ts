@@ -101,3 +101,16 @@ test('deleting in the Content Manager removes the row and its index, and is audi
   const events = await app.strapi.db.query('plugin::id-vault.audit-event').findMany({ where: { action: 'customer.delete', subjectId: documentId } });
   expect(events).toHaveLength(1);
 });
+
+test('the plugin types come with readable field labels in the views\' configuration (editable there)', async () => {
+  for (const [uid, field, label] of [
+    ['plugin::id-vault.customer', 'idNumber', 'ID number'],
+    ['plugin::id-vault.customer', 'legalRepresentative', 'Legal representative'],
+    ['plugin::id-vault.identity-document', 'documentNumber', 'Document number'],
+  ]) {
+    const res = await app.http().get(`/content-manager/content-types/${uid}/configuration`).set(bearer(superAdmin));
+    expect(res.status).toBe(200);
+    const meta = res.body.data.contentType.metadatas[field];
+    expect({ field, edit: meta.edit.label, list: meta.list.label }).toEqual({ field, edit: label, list: label });
+  }
+});

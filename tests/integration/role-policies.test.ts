@@ -386,9 +386,14 @@ describe('temporary access grants', () => {
   });
   const call = (who: any, path: string, body?: object) => app.http().post(`/id-vault/grants${path}`).set(bearer(who.jwt)).send(body ?? {});
   const revealAs = (who: any) => app.http().post(`/id-vault/customers/${rows.north.documentId}/reveal`).set(bearer(who.jwt)).send({ fields: ['idNumber'], reason: 'callback' });
+  /** What the edit view asks before it shows Reveal buttons. */
+  const mayReveal = async (who: any, documentId = rows.north.documentId) => (await app.http().get(`/id-vault/customers/${documentId}/reveal`).set(bearer(who.jwt))).body.data.reveal;
 
   test('two different approvers, in force until revoked or expired, every step audited', async () => {
     expect((await revealAs(rep)).status).toBe(403);
+    expect(await mayReveal(rep)).toBe(false);
+    expect(await mayReveal(archivist)).toBe(true);
+    expect(await mayReveal(rep, rows.south.documentId)).toBe(false); // out of the rep's rows
     expect((await call(rep, '', { customers: [rows.north.documentId], actions: ['reveal'], reason: 'callback', days: 31 })).status).toBe(400);
     const created = await call(rep, '', { customers: [rows.north.documentId], actions: ['reveal'], reason: 'callback', days: 2 });
     expect(created.status).toBe(200);
@@ -402,11 +407,13 @@ describe('temporary access grants', () => {
     expect(new Date(done.body.data.expiresAt).getTime() - new Date(done.body.data.approvedAt).getTime()).toBe(2 * 86_400_000);
     const ok = await revealAs(rep);
     expect(ok.status).toBe(200);
+    expect(await mayReveal(rep)).toBe(true);
     expect(ok.body.data.values.idNumber).toBe(rows.north.person.idNumber);
     // after expiry (to the second)
     const row = await app.strapi.db.query(UIDS.accessGrant).findOne({ where: { documentId: id } });
     await app.strapi.db.query(UIDS.accessGrant).update({ where: { id: row.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await revealAs(rep)).status).toBe(403);
+    expect(await mayReveal(rep)).toBe(false);
     const list = await app.http().get('/id-vault/grants').set(bearer(rep.jwt));
     expect(list.body.data.find((g: any) => g.documentId === id).status).toBe('expired');
     const steps = await app.strapi.db.query(UIDS.auditEvent).findMany({ where: { subjectId: id }, orderBy: { id: 'asc' } });

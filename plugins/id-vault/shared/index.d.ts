@@ -26,3 +26,5 @@ export declare const CONDITIONS: {
 };
 /** The longest temporary access the rules allow, in days; `ID_VAULT_GRANT_MAX_DAYS` may only lower it. */
 export declare const GRANT_MAX_DAYS_LIMIT: 30;
+/** Readable English labels of the plugin's fields in the Content Manager, by content-type uid and attribute. */
+export declare const FIELD_LABELS: Record<string, Record<string, string>>;

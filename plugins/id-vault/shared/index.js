@@ -53,4 +53,22 @@ const CONDITIONS = {
   granted: `plugin::${PLUGIN_ID}.customer-granted-to-me`,
 };
 
-module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE, GRANT_MAX_DAYS_LIMIT };
+/**
+ * Readable English labels of the plugin's fields in the Content Manager (edit view and list columns), set
+ * once per install through "Configure the view" (admins may change them there); zh-Hans labels come from
+ * the admin translations (content-manager.content-types.<uid>.<field>), which take precedence in Chinese.
+ */
+const FIELD_LABELS = {
+  [UIDS.customer]: {
+    kind: 'Kind', name: 'Name', idType: 'ID type', idNumber: 'ID number', idExpiresAt: 'ID expires on', phone: 'Phone', email: 'E-mail',
+    address: 'Address', creditCode: 'Unified social credit code', legalRepresentative: 'Legal representative', industry: 'Industry',
+    tags: 'Tags', notes: 'Notes', owner: 'Owner', apiOwner: 'Owner (API user)', team: 'Org unit', hidden: 'Hidden',
+    consentAt: 'Consent given at', consentScope: 'Consent scope', documents: 'Identity documents', documentsComplete: 'Documents complete',
+    missingDocuments: 'Missing documents',
+  },
+  [UIDS.identityDocument]: { customer: 'Customer', type: 'Document type', documentNumber: 'Document number', issuedAt: 'Issued on', expiresAt: 'Expires on', notes: 'Notes' },
+  [UIDS.orgUnit]: { name: 'Name', parent: 'Parent unit', children: 'Units below', customers: 'Customers', members: 'Members', heads: 'Heads', apiMembers: 'Members (API users)' },
+  [UIDS.tag]: { name: 'Name', colour: 'Colour', customers: 'Customers' },
+};
+
+module.exports = { PLUGIN_ID, ENCRYPTED_FIELD, UIDS, ACTION_LIST, ACTIONS, CONDITIONS, ARCHIVE_ADMIN_ROLE, GRANT_MAX_DAYS_LIMIT, FIELD_LABELS };

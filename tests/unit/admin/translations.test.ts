@@ -30,3 +30,12 @@ test('zh-Hans translates every English message', () => {
   const zh = read('zh-Hans.json');
   expect(Object.keys(en).filter((k) => !zh[k]?.trim())).toEqual([]);
 });
+
+test('every field label the Content Manager shows has a zh-Hans translation', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { FIELD_LABELS } = require('../../../plugins/id-vault/shared');
+  const zh = read('zh-Hans.content-manager.json');
+  const wanted = Object.entries<Record<string, string>>(FIELD_LABELS).flatMap(([uid, labels]) => Object.keys(labels).map((f) => `${uid}.${f}`));
+  expect(wanted.filter((k) => !zh[k]?.trim())).toEqual([]);
+  expect(Object.keys(zh).filter((k) => !wanted.includes(k))).toEqual([]);
+});

@@ -3,6 +3,7 @@ import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, Identit
 import { ExportButton } from './components/ExportButton';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
+import zhHansFields from './translations/zh-Hans.content-manager.json';
 import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
 const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
@@ -11,6 +12,12 @@ const choice = (key: string, label: string) => ({ key, value: key, metadatas: { 
 const INCOMPLETE_CUSTOMERS = `/content-manager/collection-types/${UIDS.customer}?filters[$and][0][documentsComplete][$eq]=false`;
 
 const TRANSLATIONS: Record<string, Record<string, string>> = { en, 'zh-Hans': zhHans };
+/**
+ * Content Manager labels of the plugin's fields by locale (`<uid>.<field>`), as Strapi looks them up
+ * (content-manager.content-types.<uid>.<field>). English has none: its labels are the views' configuration
+ * (set once, editable in "Configure the view"); a translation here would override what an admin sets there.
+ */
+const FIELD_TRANSLATIONS: Record<string, Record<string, string>> = { 'zh-Hans': zhHansFields };
 
 export default {
   register(app: any) {
@@ -180,7 +187,14 @@ export default {
   async registerTrads({ locales }: { locales: string[] }) {
     return locales.map((locale) => {
       const data = TRANSLATIONS[locale] ?? {};
-      return { locale, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [`${PLUGIN_ID}.${k}`, v])) };
+      const fields = FIELD_TRANSLATIONS[locale] ?? {};
+      return {
+        locale,
+        data: {
+          ...Object.fromEntries(Object.entries(data).map(([k, v]) => [`${PLUGIN_ID}.${k}`, v])),
+          ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`content-manager.content-types.${k}`, v])),
+        },
+      };
     });
   },
 };

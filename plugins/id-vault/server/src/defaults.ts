@@ -1,6 +1,6 @@
 import type { Core } from '@strapi/strapi';
 import { fieldKey, type AccessPolicy, type SubjectPolicy } from './domain';
-import { getService, ACTIONS, ARCHIVE_ADMIN_ROLE, CONDITIONS, PLUGIN_ID, UIDS } from './utils/strapi';
+import { getService, ACTIONS, ARCHIVE_ADMIN_ROLE, CONDITIONS, FIELD_LABELS, PLUGIN_ID, UIDS } from './utils/strapi';
 
 /**
  * The classic archive set-up, created once on the first run (admins edit or delete them afterwards):
@@ -92,9 +92,37 @@ const ensureContentManagerLayout = async (strapi: Core.Strapi) => {
   await store.set({ value: { at: new Date().toISOString() } });
 };
 
+const LABELS_KEY = 'content-manager-labels-v1';
+
+/**
+ * Readable labels for the plugin's fields in the Content Manager (edit view and list), once per install,
+ * through the views' configuration — so admins may change them in "Configure the view". A label an admin
+ * already changed (anything but Strapi's default, the attribute name) is left alone.
+ */
+const ensureContentManagerLabels = async (strapi: Core.Strapi) => {
+  const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: LABELS_KEY });
+  if (await store.get({})) return;
+  const service = strapi.plugin('content-manager').service('content-types');
+  for (const [uid, labels] of Object.entries(FIELD_LABELS)) {
+    const model = strapi.getModel(uid as any);
+    if (!model) continue;
+    const { uid: _uid, ...config }: any = await service.findConfiguration(model);
+    for (const [field, label] of Object.entries(labels)) {
+      const meta = config.metadatas?.[field];
+      if (!meta) continue;
+      for (const view of ['edit', 'list'] as const) {
+        if (meta[view] && (!meta[view].label || meta[view].label === field)) meta[view] = { ...meta[view], label };
+      }
+    }
+    await service.updateConfiguration(model, config);
+  }
+  await store.set({ value: { at: new Date().toISOString() } });
+};
+
 /** Creates the default roles and their field matrix on the first run only (a store flag remembers it). */
 export const ensureDefaultRoles = async (strapi: Core.Strapi) => {
   await ensureContentManagerLayout(strapi);
+  await ensureContentManagerLabels(strapi);
   const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: STORE_KEY });
   if (await store.get({})) return;
   const roleService = strapi.service('admin::role');

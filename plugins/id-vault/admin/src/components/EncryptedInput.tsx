@@ -4,13 +4,36 @@ import { Eye, EyeStriked, Lock } from '@strapi/icons';
 import { useField, type InputProps } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useParams } from 'react-router-dom';
-import { t } from '../utils';
+import { t, useVaultApi } from '../utils';
 import { RevealDialog } from './RevealDialog';
 
 type Props = InputProps & { labelAction?: React.ReactNode };
 
 /** Only customers have the reveal route, and only a saved one (not `create`) can be revealed. */
 const CUSTOMER = 'plugin::id-vault.customer';
+
+/** Answers of GET /id-vault/customers/:documentId/reveal, shared by the fields of one edit view (10 s). */
+const rights = new Map<string, { at: number; answer: Promise<boolean> }>();
+
+/** Whether the admin may reveal this customer (the action, or an active grant): no Reveal button otherwise. */
+const useRevealRight = (documentId: string | null): boolean => {
+  const { get } = useVaultApi();
+  const [may, setMay] = React.useState(false);
+  React.useEffect(() => {
+    if (!documentId) return setMay(false);
+    let cached = rights.get(documentId);
+    if (!cached || Date.now() - cached.at > 10_000) {
+      cached = { at: Date.now(), answer: get<{ data: { reveal: boolean } }>(`/id-vault/customers/${documentId}/reveal`).then((r) => r.data.data.reveal, () => false) };
+      rights.set(documentId, cached);
+    }
+    let live = true;
+    cached.answer.then((answer) => live && setMay(answer));
+    return () => {
+      live = false;
+    };
+  }, [documentId, get]);
+  return may;
+};
 
 /**
  * The edit-view input of an encrypted field. The server sends plaintext only to those who may see it;
@@ -33,6 +56,7 @@ export const EncryptedInput = React.forwardRef<HTMLInputElement, Props>(
     const masked = typeof value === 'string' && value.includes('*');
     const documentId = slug === CUSTOMER && id && id !== 'create' && !name.includes('.') ? id : null;
     const shown = revealed !== null;
+    const mayReveal = useRevealRight(masked ? documentId : null);
 
     const hints = {
       masked: formatMessage(
@@ -44,7 +68,7 @@ export const EncryptedInput = React.forwardRef<HTMLInputElement, Props>(
       <Field.Action label={formatMessage(t('encrypted.hide', 'Hide'))} onClick={() => setRevealed(null)}>
         <EyeStriked fill="neutral500" />
       </Field.Action>
-    ) : masked && documentId ? (
+    ) : masked && documentId && mayReveal ? (
       <Field.Action label={formatMessage(t('encrypted.reveal', 'Reveal'))} onClick={() => setAsking(true)}>
         <Eye fill="neutral500" />
       </Field.Action>
@@ -72,7 +96,7 @@ export const EncryptedInput = React.forwardRef<HTMLInputElement, Props>(
             <Field.Error />
           </Flex>
         </Field.Root>
-        {documentId && (
+        {documentId && mayReveal && (
           <RevealDialog
             documentId={documentId}
             field={name}

@@ -25,10 +25,10 @@ export const RevealDialog = ({ documentId, field, label, open, onOpenChange, onR
     const body: RevealRequest = { fields: [field], reason: reason.trim() };
     const res = await run(post<RevealResponse>(`/id-vault/customers/${documentId}/reveal`, body));
     setRevealing(false);
-    if (res) {
-      setReason('');
-      onRevealed(res.data.values[field] ?? '');
-    }
+    setReason('');
+    // A refusal is a toast with the server's reason; the dialog closes either way.
+    if (res) onRevealed(res.data.values[field] ?? '');
+    else onOpenChange(false);
   };
 
   return (
@@ -40,7 +40,7 @@ export const RevealDialog = ({ documentId, field, label, open, onOpenChange, onR
             name="reason"
             required
             width="100%"
-            hint={formatMessage(t('reveal.reason.hint', 'Recorded in the audit log together with the reveal.'))}
+            hint={formatMessage(t('reveal.reason.hint', 'Recorded in the audit log together with the reveal (3 to 500 characters).'))}
           >
             <Field.Label>{formatMessage(t('reveal.reason', 'Reason'))}</Field.Label>
             <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
@@ -53,7 +53,7 @@ export const RevealDialog = ({ documentId, field, label, open, onOpenChange, onR
               {formatMessage(t('reveal.cancel', 'Cancel'))}
             </Button>
           </Dialog.Cancel>
-          <Button fullWidth onClick={reveal} loading={revealing} disabled={!reason.trim()}>
+          <Button fullWidth onClick={reveal} loading={revealing} disabled={reason.trim().length < 3}>
             {formatMessage(t('reveal.confirm', 'Reveal'))}
           </Button>
         </Dialog.Footer>

@@ -21,6 +21,9 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     async putAccessPolicy(ctx: any) {
       ctx.body = { data: await access().save(ctx.request.body?.policy) };
     },
+    async revealRight(ctx: any) {
+      ctx.body = { data: { reveal: await grants().mayReveal(await access().current(), ctx.params.documentId) } };
+    },
     async reveal(ctx: any) {
       ctx.body = { data: await grants().reveal(await access().current(), ctx.params.documentId, ctx.request.body) };
     },

@@ -62,6 +62,8 @@ export default {
       admin('PUT', '/access-policy', 'putAccessPolicy', [ACTIONS['settings.manage']]),
       // Reveal: the reveal action or an active grant, decided in the service (which records the denial).
       admin('POST', '/customers/:documentId/reveal', 'reveal'),
+      // Whether the admin may reveal this customer (the edit view's Reveal buttons): the action or a grant.
+      admin('GET', '/customers/:documentId/reveal', 'revealRight'),
       // Erasure for good (crypto-shredding), with a reason; the customer as the admin reaches it.
       admin('POST', '/customers/:documentId/erase', 'eraseCustomer', [ACTIONS['customer.erase']]),
       // Listing: own requests for requesters, all for approvers (decided in the controller).

@@ -193,6 +193,18 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
+     * Whether the admin may reveal this customer now (the edit view shows its Reveal buttons only then): the
+     * `customer.reveal` action or an active reveal grant covering it, on a customer the admin can read.
+     */
+    async mayReveal(access: Access, documentId: string): Promise<boolean> {
+      const where = and({ documentId }, await accessService().rowFilter(UIDS.customer, access, 'read'));
+      const row = await asSystem(() => strapi.db.query(UIDS.customer).findOne({ where, select: ['id'], populate: { team: { select: ['id'] } } }));
+      if (!row) return false;
+      if (access.can('customer.reveal')) return true;
+      return access.caller.kind === 'admin' && !!(await this.activeFor(Number(access.caller.id), { documentId, teamId: row.team?.id ?? null }, 'reveal'));
+    },
+
+    /**
      * The reveal act: plaintext of the asked fields, for a customer the caller can read. Admins need the
      * `customer.reveal` action or an active grant; content-API callers reach it only with the route's
      * permission. A field hidden from the caller is refused as if it did not exist.

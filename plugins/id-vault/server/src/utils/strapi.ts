@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
-import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE } from '../../../shared';
+import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS } from '../../../shared';
 import type { KeysService } from '../services/keys';
 import type { FieldsService } from '../services/fields';
 import type { VaultService } from '../services/vault';
@@ -14,7 +14,7 @@ import type { AuditLogService } from '../services/audit-log';
 import type { RotationService } from '../services/rotation';
 import type { ErasureService } from '../services/erasure';
 
-export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
+export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
 interface Services {
   keys: KeysService;
