@@ -14,6 +14,7 @@ const UIDS = {
   accessGrant: 'plugin::id-vault.access-grant',
   scan: 'plugin::id-vault.scan',
   jobRun: 'plugin::id-vault.job-run',
+  exportRecipient: 'plugin::id-vault.export-recipient',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →

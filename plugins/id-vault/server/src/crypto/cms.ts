@@ -48,6 +48,8 @@ export interface RecipientCertificate {
   publicKey: KeyObject;
   /** DER of the IssuerAndSerialNumber that names this certificate in a KeyTransRecipientInfo. */
   issuerAndSerial: Buffer;
+  /** The certificate alone, re-armoured: what is kept (nothing else the file held). */
+  pem: string;
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
@@ -136,7 +138,8 @@ export const parseRecipientCertificate = (pem: string, now: Date): RecipientCert
   if (now.getTime() < notBefore.getTime()) throw new RecipientCertificateError('not-yet-valid');
   const { asn1 } = forge;
   const issuerAndSerial = toDer(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [parts.issuer, parts.serial]));
-  return { subject: formatName(parts.subject), fingerprintSha256: x509.fingerprint256, notBefore, notAfter, keyBits, publicKey, issuerAndSerial };
+  const pemOut = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+  return { subject: formatName(parts.subject), fingerprintSha256: x509.fingerprint256, notBefore, notAfter, keyBits, publicKey, issuerAndSerial, pem: pemOut };
 };
 
 // --- the EnvelopedData writer -------------------------------------------------------------------
@@ -150,7 +153,7 @@ const OID = {
   aes256Cbc: '2.16.840.1.101.3.4.1.42',
 };
 
-const der = {
+const tlv = {
   seq: (...items: forge.asn1.Asn1[]) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, items),
   set: (...items: forge.asn1.Asn1[]) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SET, true, items),
   oid: (oid: string) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OID, false, forge.asn1.oidToDer(oid).getBytes()),
@@ -180,8 +183,8 @@ const octetSegment = (chunk: Buffer): Buffer => Buffer.concat([Buffer.from([0x04
  * as OpenSSL writes them); pSourceFunc is the default (empty label), so omitted.
  */
 const oaepSha256 = () => {
-  const sha256 = der.seq(der.oid(OID.sha256));
-  return der.seq(der.oid(OID.rsaesOaep), der.seq(der.explicit(0, sha256), der.explicit(1, der.seq(der.oid(OID.mgf1), sha256))));
+  const sha256 = tlv.seq(tlv.oid(OID.sha256));
+  return tlv.seq(tlv.oid(OID.rsaesOaep), tlv.seq(tlv.explicit(0, sha256), tlv.explicit(1, tlv.seq(tlv.oid(OID.mgf1), sha256))));
 };
 
 /**
@@ -192,17 +195,17 @@ const oaepSha256 = () => {
  */
 const header = (recipient: RecipientCertificate, key: Buffer, iv: Buffer): Buffer => {
   const encryptedKey = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
-  const recipientInfos = der.set(der.seq(der.int(0), der.raw(recipient.issuerAndSerial), oaepSha256(), der.octets(encryptedKey)));
-  const contentEncryption = der.seq(der.oid(OID.aes256Cbc), der.octets(iv));
+  const recipientInfos = tlv.set(tlv.seq(tlv.int(0), tlv.raw(recipient.issuerAndSerial), oaepSha256(), tlv.octets(encryptedKey)));
+  const contentEncryption = tlv.seq(tlv.oid(OID.aes256Cbc), tlv.octets(iv));
   return Buffer.concat([
     INDEFINITE.sequence, // ContentInfo
-    toDer(der.oid(OID.envelopedData)),
+    toDer(tlv.oid(OID.envelopedData)),
     INDEFINITE.context0, // content [0] EXPLICIT
     INDEFINITE.sequence, // EnvelopedData
-    toDer(der.int(0)),
+    toDer(tlv.int(0)),
     toDer(recipientInfos),
     INDEFINITE.sequence, // EncryptedContentInfo
-    toDer(der.oid(OID.data)),
+    toDer(tlv.oid(OID.data)),
     toDer(contentEncryption),
     INDEFINITE.context0, // encryptedContent [0] IMPLICIT OCTET STRING, constructed
   ]);
