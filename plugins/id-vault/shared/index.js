@@ -33,7 +33,7 @@ const ACTION_LIST = [
   { uid: 'scan.delete', displayName: 'Delete scans', subCategory: 'Scans' },
   { uid: 'grant.request', displayName: 'Request temporary access', subCategory: 'Temporary access' },
   { uid: 'grant.approve', displayName: 'Approve temporary access', subCategory: 'Temporary access' },
-  { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents)', subCategory: 'Settings' },
+  { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents, export recipients)', subCategory: 'Settings' },
   { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
 ];
 const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));

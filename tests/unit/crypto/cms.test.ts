@@ -50,6 +50,13 @@ describe('parseRecipientCertificate', () => {
     expect(r.keyBits).toBe(3072);
   });
 
+  it('keeps the certificate alone: text around the block is dropped, the re-armoured PEM reads the same', () => {
+    const r = parseRecipientCertificate(`Bag Attributes\n    friendlyName: exports\n${cert.certPem}`, now);
+    expect(r.pem).toBe(cert.certPem.replace(/\r\n/g, '\n'));
+    expect(r.pem.match(/-----BEGIN /g)).toHaveLength(1);
+    expect(parseRecipientCertificate(r.pem, now).fingerprintSha256).toBe(r.fingerprintSha256);
+  });
+
   it('refuses what cannot be a recipient, naming why', () => {
     const body = cert.certPem.split('\n').slice(1, -2).join('\n');
     expect(refusal('')).toBe('not-pem');
