@@ -174,7 +174,13 @@ const ExportRecipientsPage = () => {
                 {recipients.map((r) => (
                   <Tr key={r.documentId}>
                     <Td>
-                      <Typography fontWeight="semiBold">{r.name}</Typography>
+                      <Flex direction="column" alignItems="flex-start">
+                        <Typography fontWeight="semiBold">{r.name}</Typography>
+                        {/* What an API export names: ?recipient=<id> */}
+                        <Typography variant="pi" textColor="neutral600">
+                          {formatMessage(t('recipients.id', 'recipient={id}'), { id: r.documentId })}
+                        </Typography>
+                      </Flex>
                     </Td>
                     <Td maxWidth="18rem">
                       <Typography ellipsis title={r.subject}>
