@@ -54,6 +54,8 @@ export default ({ env }) => {
         exports: {
           maxRows: env.int('ID_VAULT_EXPORT_MAX_ROWS', 10000),
           perDay: env.int('ID_VAULT_EXPORTS_PER_DAY', 20),
+          // A plain export leaves only encrypted to an export recipient (?recipient=); masked exports may be plain files.
+          plainOnlyEncrypted: env.bool('ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY', true),
         },
       },
     },

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'crypto';
 import { bootStrapi, adminSession, apiToken, type TestApp, systemDocs } from '../helpers/strapi';
 import { syntheticPerson, syntheticCompany, mask } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE, CONDITIONS } from '../../plugins/id-vault/shared';
+import { makeCertificate, opensslDir, type TestCertificate } from '../helpers/certificates';
 
 const API = '/api/id-vault/customers/export';
 const ADMIN = '/id-vault/customers/export';
@@ -21,6 +22,12 @@ const BOM = '\ufeff';
 
 let app: TestApp;
 let superAdmin: string;
+/** The export recipient plain exports are encrypted to (the switch is on by default), and its key. */
+let recipient: { documentId: string; fingerprint: string };
+let recipientCert: TestCertificate;
+const openssl = opensslDir();
+/** The URL asking for the export encrypted to the test's recipient. */
+const enc = (url: string) => `${url}${url.includes('?') ? '&' : '?'}recipient=${recipient.documentId}`;
 const unitIds: Record<string, string> = {};
 const rows: Record<string, { documentId: string; values: Record<string, string> }> = {};
 const api: Record<string, { jwt: string; id: number }> = {};
@@ -71,7 +78,7 @@ const putPolicy = async (change: (p: any) => void) => {
   expect(res.status).toBe(200);
 };
 
-const setCaps = (caps: Partial<{ maxRows: number; perDay: number }>) =>
+const setCaps = (caps: Partial<{ maxRows: number; perDay: number; plainOnlyEncrypted: boolean }>) =>
   app.strapi.config.set('plugin::id-vault.exports', { ...app.strapi.config.get('plugin::id-vault.exports'), ...caps });
 
 // ---- reading an export ---------------------------------------------------------------------------------
@@ -79,12 +86,15 @@ const setCaps = (caps: Partial<{ maxRows: number; perDay: number }>) =>
 interface Download {
   status: number;
   headers: Record<string, string>;
+  /** The bytes sent (encrypted: the CMS envelope) — what the event's hash is over. */
   raw: Buffer;
+  /** The export's text (encrypted: as `openssl cms -decrypt` opens it with the recipient's key). */
   text: string;
   json: any;
+  encrypted: boolean;
 }
 
-/** GETs an export as raw bytes (what the hash is over). */
+/** GETs an export as raw bytes (what the hash is over); an encrypted one is opened with openssl. */
 const download = async (url: string, jwt: string): Promise<Download> => {
   const res = await app
     .http()
@@ -97,14 +107,20 @@ const download = async (url: string, jwt: string): Promise<Download> => {
       r.on('end', () => done(null, Buffer.concat(chunks)));
     });
   const raw: Buffer = res.body;
-  const text = raw.toString('utf8');
+  const encrypted = String(res.headers['content-type']).startsWith('application/pkcs7-mime');
+  let text = raw.toString('utf8');
+  if (encrypted) {
+    const opened = openssl.decrypt(raw, recipientCert);
+    expect([opened.status, opened.stderr]).toEqual([0, '']);
+    text = opened.stdout.toString('utf8');
+  }
   let json: any = null;
   try {
     json = JSON.parse(text);
   } catch {
     // an export, not an error body
   }
-  return { status: res.status, headers: res.headers, raw, text, json };
+  return { status: res.status, headers: res.headers, raw, text, json, encrypted };
 };
 
 /** RFC 4180: quoted cells, doubled quotes, CRLF between records. */
@@ -157,10 +173,14 @@ const lastEvent = async (where: object = {}) =>
 
 beforeAll(async () => {
   app = await bootStrapi();
-  expect(app.strapi.config.get('plugin::id-vault.exports')).toEqual({ maxRows: 10000, perDay: 20 });
+  expect(app.strapi.config.get('plugin::id-vault.exports')).toEqual({ maxRows: 10000, perDay: 20, plainOnlyEncrypted: true });
   // The per-day cap has its own test; the matrix makes more exports than 20 for some callers.
   setCaps({ perDay: 1000 });
   superAdmin = await adminSession(app, 'strapi-super-admin');
+  recipientCert = makeCertificate({ cn: 'exports.integrator.test' });
+  const added = await app.http().post('/id-vault/export-recipients').set(bearer(superAdmin)).send({ name: 'Integrator', certificate: recipientCert.certPem });
+  expect(added.status).toBe(201);
+  recipient = added.body.data;
   const docs = (uid: string) => systemDocs(app, uid);
   unitIds.north = (await docs(UIDS.orgUnit).create({ data: { name: 'North' } })).documentId;
   unitIds.south = (await docs(UIDS.orgUnit).create({ data: { name: 'South' } })).documentId;
@@ -225,6 +245,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  openssl.remove();
 });
 
 // ---- the matrix ------------------------------------------------------------------------------------------
@@ -255,13 +276,16 @@ describe.each(MATRIX)('%s over %s', (_name, surface, who, expected, fields) => {
   const base = surface === 'api' ? API : ADMIN;
 
   test.each(['csv', 'jsonl'])('%s: exactly its rows, each field plain / masked / absent', async (format) => {
-    const res = await download(`${base}?format=${format}`, jwt());
+    // A plain export is sent only encrypted (the switch's default): opened with openssl, it must hold the same rows.
+    const plain = !!fields && Object.values(fields).includes(P);
+    const res = await download(plain ? enc(`${base}?format=${format}`) : `${base}?format=${format}`, jwt());
     if (typeof expected === 'number') return expect(res.status).toBe(expected);
     if (expected instanceof RegExp) {
       expect(res.status).toBe(403);
       return expect(res.json.error.message).toMatch(expected);
     }
     expect(res.status).toBe(200);
+    expect(res.encrypted).toBe(plain);
     const records = format === 'csv' ? csvRecords(res).records : jsonlRecords(res);
     expect(records.map((r: any) => keyOf(r.documentId)).sort()).toEqual(expected);
     for (const r of records.filter((x: any) => keyOf(x.documentId) !== 'company')) expect([keyOf(r.documentId), seen(r)]).toEqual([keyOf(r.documentId), fields]);
@@ -270,14 +294,14 @@ describe.each(MATRIX)('%s over %s', (_name, surface, who, expected, fields) => {
 
 describe('columns', () => {
   test('in order, hidden fields and fields the role may not read absent; the same in both formats', async () => {
-    const csv = csvRecords(await download(API, api.archiveAdmin.jwt));
+    const csv = csvRecords(await download(enc(API), api.archiveAdmin.jwt));
     expect(csv.header).toEqual([
       'documentId', 'kind', 'name', 'idNumber', 'phone', 'email', 'address',
       'idType', 'idExpiresAt', 'creditCode', 'legalRepresentative', 'industry', 'team', 'documentsComplete', 'createdAt', 'updatedAt',
     ]);
-    expect(Object.keys(jsonlRecords(await download(`${API}?format=jsonl`, api.archiveAdmin.jwt))[0])).toEqual(csv.header);
+    expect(Object.keys(jsonlRecords(await download(enc(`${API}?format=jsonl`), api.archiveAdmin.jwt))[0])).toEqual(csv.header);
     // unit_exporter: phone hidden by the Field access matrix
-    expect(csvRecords(await download(API, api.unitExporter.jwt)).header).not.toContain('phone');
+    expect(csvRecords(await download(enc(API), api.unitExporter.jwt)).header).not.toContain('phone');
     // the admin role without the RBAC right to read `industry`
     const admin = csvRecords(await download(ADMIN, admins.unitExporter.jwt)).header;
     expect(admin).not.toContain('industry');
@@ -285,7 +309,7 @@ describe('columns', () => {
   });
 
   test('the plain attributes: team by name, dates, the company’s registry fields', async () => {
-    const [company] = jsonlRecords(await download(`${API}?${q({ format: 'jsonl', filters: { kind: 'enterprise' } })}`, api.archiveAdmin.jwt));
+    const [company] = jsonlRecords(await download(enc(`${API}?${q({ format: 'jsonl', filters: { kind: 'enterprise' } })}`), api.archiveAdmin.jwt));
     const co = rows.company.values;
     expect(company).toMatchObject({ kind: 'enterprise', name: co.name, creditCode: co.creditCode, legalRepresentative: co.legalRepresentative, industry: 'Retail', team: 'South', documentsComplete: false, idNumber: null });
     expect(new Date(company.createdAt).toISOString()).toBe(company.createdAt);
@@ -309,7 +333,7 @@ describe('columns', () => {
       p.subjects['up-role:unit_exporter'].export = 'masked';
     });
     try {
-      for (const r of jsonlRecords(await download(`${API}?format=jsonl`, api.unitExporter.jwt))) expect(seen(r)).toEqual({ idNumber: M, phone: A, email: M, address: M });
+      for (const r of jsonlRecords(await download(enc(`${API}?format=jsonl`), api.unitExporter.jwt))) expect(seen(r)).toEqual({ idNumber: M, phone: A, email: M, address: M });
     } finally {
       await putPolicy((p) => {
         p.subjects['up-role:unit_exporter'].export = 'plain';
@@ -344,15 +368,15 @@ describe('queries: the list’s own filters, sort and search', () => {
     const masked = await download(`${API}?${q({ filters: { idNumber: rows.north.values.idNumber } })}`, api.serviceLead.jwt);
     expect(masked.status).toBe(400);
     expect(masked.json.error.message).toMatch(/idNumber is masked for you/);
-    const hidden = await download(`${API}?${q({ filters: { phone: rows.north.values.phone } })}`, api.unitExporter.jwt);
-    const unknown = await download(`${API}?${q({ filters: { noSuchField: rows.north.values.phone } })}`, api.unitExporter.jwt);
+    const hidden = await download(enc(`${API}?${q({ filters: { phone: rows.north.values.phone } })}`), api.unitExporter.jwt);
+    const unknown = await download(enc(`${API}?${q({ filters: { noSuchField: rows.north.values.phone } })}`), api.unitExporter.jwt);
     expect([hidden.status, unknown.status]).toEqual([400, 400]);
     expect(JSON.stringify(hidden.json.error).replace(/phone/g, 'X')).toBe(JSON.stringify(unknown.json.error).replace(/noSuchField/g, 'X'));
     expect((await download(`${API}?format=xlsx`, api.serviceLead.jwt)).status).toBe(400);
   });
 
   test('admin: the Content Manager’s query syntax, and an exact search on a field seen plain', async () => {
-    const cm = (query: object) => download(`${ADMIN}?${q({ format: 'jsonl', page: 1, pageSize: 10, ...query })}`, admins.archivist.jwt);
+    const cm = (query: object) => download(enc(`${ADMIN}?${q({ format: 'jsonl', page: 1, pageSize: 10, ...query })}`), admins.archivist.jwt);
     const enterprise = jsonlRecords(await cm({ filters: { $and: [{ kind: { $eq: 'enterprise' } }] }, sort: 'name:ASC' }));
     expect(enterprise.map((r: any) => keyOf(r.documentId))).toEqual(['company']);
     const byId = jsonlRecords(await cm({ filters: { $and: [{ idNumber: { $eq: rows.north.values.idNumber } }] } }));
@@ -364,7 +388,10 @@ describe('queries: the list’s own filters, sort and search', () => {
   });
 });
 
-describe('files', () => {
+describe('files (plain exports with ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY=false)', () => {
+  beforeAll(() => setCaps({ plainOnlyEncrypted: false }));
+  afterAll(() => setCaps({ plainOnlyEncrypted: true }));
+
   test('CSV: BOM, headers, formula cells neutralised', async () => {
     const res = await download(API, api.archiveAdmin.jwt);
     expect(res.status).toBe(200);
@@ -404,11 +431,13 @@ describe('audit', () => {
     expect(event.fields).toEqual([...csvRecords(res).header].sort());
     expect(event.details).toMatchObject({ format: 'csv', mode: 'masked', rows: 1, filters: ['team.name'], sort: ['name'], search: true, grant: false, plain: [], masked: ['idNumber', 'phone', 'email', 'address'] });
     expect(event.details.sha256).toBe(createHash('sha256').update(res.raw).digest('hex'));
-    const admin = await download(`${ADMIN}?format=jsonl`, admins.archivist.jwt);
+    const admin = await download(enc(`${ADMIN}?format=jsonl`), admins.archivist.jwt);
     const adminEvent = await lastEvent();
     expect(adminEvent).toMatchObject({ actorType: 'admin', actorId: String(admins.archivist.id), details: { format: 'jsonl', rows: 5, mode: 'plain' } });
     expect(adminEvent.details.sha256).toBe(createHash('sha256').update(admin.raw).digest('hex'));
     expect(adminEvent.details.plain).toEqual(['idNumber', 'phone', 'email', 'address']);
+    expect(adminEvent.details).toMatchObject({ encrypted: true, recipient: recipient.documentId, fingerprint: recipient.fingerprint });
+    expect(event.details.encrypted).toBe(false);
   });
 
   test('refusals are recorded, with the reason', async () => {
@@ -424,6 +453,115 @@ describe('audit', () => {
     expect(values.length).toBeGreaterThan(20);
     for (const v of values) expect([v, events.includes(v)]).toEqual([v, false]);
     expect(events).not.toContain('SUM(A1)');
+  });
+});
+
+describe('export recipients and encrypted exports', () => {
+  const recipients = '/id-vault/export-recipients';
+  const upload = (jwt: string, body: object) => app.http().post(recipients).set(bearer(jwt)).send(body);
+  const recipientEvents = (action: string) => app.strapi.db.query(UIDS.auditEvent).findMany({ where: { action }, orderBy: { id: 'desc' } });
+  const DAY = 86_400_000;
+
+  test('upload: the certificate checked and described; refusals name the reason; a duplicate is refused; only with settings.manage', async () => {
+    const list = await app.http().get(recipients).set(bearer(admins.rep.jwt)); // any admin: the Export button lists them
+    expect(list.status).toBe(200);
+    expect(list.body.data).toEqual([
+      {
+        documentId: recipient.documentId,
+        name: 'Integrator',
+        subject: 'CN=exports.integrator.test,O=Example Integrator Ltd,C=CN',
+        fingerprint: expect.stringMatching(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/),
+        notBefore: expect.any(String),
+        notAfter: expect.any(String),
+        keyBits: 2048,
+        valid: true,
+      },
+    ]);
+    expect(list.body.data[0]).not.toHaveProperty('certificate');
+    const refused = async (certificate: string, reason: string) => {
+      const res = await upload(superAdmin, { name: 'Refused', certificate });
+      expect([res.status, res.body.error.details.errors[0].reason]).toEqual([400, reason]);
+      expect(res.body.error.message).toMatch(/^certificate refused: /);
+    };
+    const ago = (days: number) => new Date(Date.now() - days * DAY);
+    await refused(makeCertificate({ notBefore: ago(30), notAfter: ago(1) }).certPem, 'expired');
+    await refused(makeCertificate({ bits: 1024 }).certPem, 'key-too-small');
+    await refused('this is not a certificate', 'not-pem');
+    await refused('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'not-certificate');
+    await refused(recipientCert.certPem + recipientCert.keyPem, 'several-certificates');
+    expect(await recipientEvents('export-recipient.create')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ outcome: 'rejected', details: { reason: 'expired' } }), expect.objectContaining({ outcome: 'success', subjectId: recipient.documentId })])
+    );
+    const dup = await upload(superAdmin, { name: 'Again', certificate: recipientCert.certPem });
+    expect([dup.status, dup.body.error.message]).toEqual([400, 'this certificate is already an export recipient']);
+    expect((await upload(superAdmin, { name: 'Extra', certificate: recipientCert.certPem, more: 1 })).status).toBe(400);
+    expect((await upload(admins.rep.jwt, { name: 'Rep', certificate: makeCertificate().certPem })).status).toBe(403);
+    expect((await app.http().delete(`${recipients}/${recipient.documentId}`).set(bearer(admins.rep.jwt))).status).toBe(403);
+    expect((await app.http().get(recipients)).status).toBe(401);
+    // The private key pasted with it was not kept: the row holds the certificate alone.
+    const rowsNow = await app.knex('idv_export_recipients').select('*');
+    expect(rowsNow.length).toBe(1);
+    expect(JSON.stringify(rowsNow)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  test('the switch: a plain export without a recipient is a 403 that says why (recorded); encrypted it goes through', async () => {
+    for (const [url, who] of [[API, api.archiveAdmin], [ADMIN, admins.archivist]] as const) {
+      const res = await download(`${url}?format=jsonl`, who.jwt);
+      expect(res.status).toBe(403);
+      expect(res.json.error.message).toMatch(/a plain export is only sent encrypted to an export recipient: add \?recipient=<id>.*ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY/);
+      expect(await lastEvent()).toMatchObject({ outcome: 'denied', actorId: String(who.id), details: { reason: 'plain-unencrypted' } });
+      const ok = await download(enc(`${url}?format=jsonl`), who.jwt);
+      expect(ok.status).toBe(200);
+      expect(ok.headers['content-type']).toBe('application/pkcs7-mime; smime-type=enveloped-data');
+      expect(ok.headers['content-disposition']).toMatch(/^attachment; filename="customers-\d{8}-\d{4}\.jsonl\.p7m"$/);
+      expect(ok.text).not.toBe(ok.raw.toString('utf8'));
+      expect(ok.raw.includes(Buffer.from(rows.north.values.idNumber))).toBe(false);
+      const records = jsonlRecords(ok);
+      expect(records.map((r: any) => keyOf(r.documentId)).sort()).toEqual([...ALL_VISIBLE, 'hidden'].sort());
+      for (const r of records.filter((x: any) => keyOf(x.documentId) !== 'company')) expect(seen(r)).toEqual({ idNumber: P, phone: P, email: P, address: P });
+      const event = await lastEvent();
+      expect(event).toMatchObject({ outcome: 'success', details: { encrypted: true, recipient: recipient.documentId, fingerprint: recipient.fingerprint, mode: 'plain', rows: 5 } });
+      expect(event.details.sha256).toBe(createHash('sha256').update(ok.raw).digest('hex'));
+    }
+    // Masked exports may still be plain files — or encrypted, when asked.
+    const masked = await download(`${API}?format=csv`, api.serviceLead.jwt);
+    expect([masked.status, masked.encrypted]).toEqual([200, false]);
+    const maskedEnc = await download(enc(`${API}?format=csv`), api.serviceLead.jwt);
+    expect([maskedEnc.status, maskedEnc.encrypted, maskedEnc.headers['content-disposition']]).toEqual([200, true, expect.stringMatching(/\.csv\.p7m"$/)]);
+    expect(maskedEnc.text).toBe(masked.text);
+    // With the switch off, a plain export may be a plain file again.
+    setCaps({ plainOnlyEncrypted: false });
+    try {
+      const plainFile = await download(`${API}?format=jsonl`, api.archiveAdmin.jwt);
+      expect([plainFile.status, plainFile.encrypted]).toEqual([200, false]);
+    } finally {
+      setCaps({ plainOnlyEncrypted: true });
+    }
+  });
+
+  test('an unknown recipient, or one whose certificate is no longer valid, is a 400 recorded as a denied export', async () => {
+    const unknown = await download(`${API}?recipient=nosuchrecipient0000000000`, api.serviceLead.jwt);
+    expect([unknown.status, unknown.json.error.message]).toEqual([400, 'unknown export recipient']);
+    expect(await lastEvent()).toMatchObject({ outcome: 'denied', details: { reason: 'unknown-recipient', recipient: 'nosuchrecipient0000000000' } });
+    // Expired since its upload: written straight to the table, as time would.
+    const old = makeCertificate({ notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY) });
+    const stale = await app.strapi.plugin('id-vault').service('access').asSystem(() =>
+      app.strapi.db.query(UIDS.exportRecipient).create({
+        data: { documentId: 'stalerecipient00000000000', name: 'Stale', certificate: old.certPem, subject: 'CN=stale', fingerprint: 'stale', notBefore: new Date(Date.now() - 30 * DAY), notAfter: new Date(Date.now() - DAY), keyBits: 2048 },
+      })
+    );
+    const listed = (await app.http().get(recipients).set(bearer(superAdmin))).body.data.find((r: any) => r.documentId === stale.documentId);
+    expect(listed.valid).toBe(false);
+    const expired = await download(`${ADMIN}?recipient=${stale.documentId}`, admins.archivist.jwt);
+    expect(expired.status).toBe(400);
+    expect(expired.json.error.message).toMatch(/not valid now/);
+    expect(await lastEvent()).toMatchObject({ outcome: 'denied', actorId: String(admins.archivist.id), details: { reason: 'recipient-not-valid', recipient: stale.documentId } });
+    // Deleted: audited with its fingerprint; exports to it are refused from then on.
+    const del = await app.http().delete(`${recipients}/${stale.documentId}`).set(bearer(superAdmin));
+    expect(del.status).toBe(200);
+    expect((await recipientEvents('export-recipient.delete'))[0]).toMatchObject({ outcome: 'success', subjectId: stale.documentId, details: { fingerprint: 'stale' } });
+    expect((await app.http().delete(`${recipients}/${stale.documentId}`).set(bearer(superAdmin))).status).toBe(404);
+    expect((await download(`${API}?recipient=${stale.documentId}`, api.serviceLead.jwt)).status).toBe(400);
   });
 });
 
@@ -456,11 +594,11 @@ describe('caps', () => {
     setCaps({ maxRows: 4 });
     const over = await download(API, api.serviceLead.jwt); // 4 visible customers + none hidden: fits
     expect(over.status).toBe(200);
-    const refused = await download(API, api.archiveAdmin.jwt); // 5 with the hidden one
+    const refused = await download(enc(API), api.archiveAdmin.jwt); // 5 with the hidden one
     expect(refused.status).toBe(403);
     expect(refused.json.error.message).toMatch(/5 customers match, at most 4 rows.*ID_VAULT_EXPORT_MAX_ROWS/);
     expect(await lastEvent()).toMatchObject({ outcome: 'denied', details: { reason: 'row-cap' } });
-    expect((await download(`${API}?${q({ filters: { kind: 'personal' } })}`, api.archiveAdmin.jwt)).status).toBe(200);
+    expect((await download(enc(`${API}?${q({ filters: { kind: 'personal' } })}`), api.archiveAdmin.jwt)).status).toBe(200);
   });
 
   test('exports per day: counted per user or token from the audit trail; refusals do not count', async () => {
@@ -500,7 +638,7 @@ describe('a client that goes away part-way', () => {
     const user = await apiUser('archive_admin', null);
     const server = app.strapi.server.httpServer;
     if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const path = `${API}?${q({ filters: { industry: 'bulk-abort' } })}`;
+    const path = enc(`${API}?${q({ filters: { industry: 'bulk-abort' } })}`);
     await new Promise<void>((resolve, reject) => {
       const req = http.get({ host: '127.0.0.1', port: server.address().port, path, headers: bearer(user.jwt) }, (res) => {
         if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));

@@ -13,6 +13,7 @@ export declare const UIDS: {
   scan: 'plugin::id-vault.scan';
   jobRun: 'plugin::id-vault.job-run';
   erasure: 'plugin::id-vault.erasure';
+  exportRecipient: 'plugin::id-vault.export-recipient';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 /** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */

@@ -15,6 +15,7 @@ const UIDS = {
   scan: 'plugin::id-vault.scan',
   jobRun: 'plugin::id-vault.job-run',
   erasure: 'plugin::id-vault.erasure',
+  exportRecipient: 'plugin::id-vault.export-recipient',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
@@ -34,7 +35,7 @@ const ACTION_LIST = [
   { uid: 'scan.delete', displayName: 'Delete scans', subCategory: 'Scans' },
   { uid: 'grant.request', displayName: 'Request temporary access', subCategory: 'Temporary access' },
   { uid: 'grant.approve', displayName: 'Approve temporary access', subCategory: 'Temporary access' },
-  { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents)', subCategory: 'Settings' },
+  { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents, export recipients)', subCategory: 'Settings' },
   { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
 ];
 const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));

@@ -23,7 +23,7 @@ export default {
   register(app: any) {
     app.registerPlugin({ id: PLUGIN_ID, name: 'ID Vault' });
 
-    // Settings → ID Vault: /admin/settings/id-vault/field-access and …/required-documents
+    // Settings → ID Vault: /admin/settings/id-vault/field-access, …/required-documents and …/export-recipients
     app.addSettingsLink({ id: PLUGIN_ID, intlLabel: t('settings.section', 'ID Vault') }, [
       {
         id: 'field-access',
@@ -45,6 +45,13 @@ export default {
         intlLabel: t('keys.title', 'Keys'),
         permissions: PERMISSIONS.keys,
         Component: () => import('./pages/Keys'),
+      },
+      {
+        id: 'export-recipients',
+        to: `${PLUGIN_ID}/export-recipients`,
+        intlLabel: t('recipients.title', 'Export recipients'),
+        permissions: PERMISSIONS.settings,
+        Component: () => import('./pages/ExportRecipients'),
       },
     ]);
 

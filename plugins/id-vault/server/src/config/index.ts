@@ -24,6 +24,11 @@ export interface ExportConfig {
   maxRows: number;
   /** Most exports per user or token in 24 hours (ID_VAULT_EXPORTS_PER_DAY), counted from the audit trail. */
   perDay: number;
+  /**
+   * A plain export (`export.plain` mode) only ever leaves encrypted to an export recipient
+   * (ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY, default true). Masked exports may still be plain files.
+   */
+  plainOnlyEncrypted: boolean;
 }
 
 export interface IdVaultConfig {
@@ -49,7 +54,7 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
   timeZone: 'Asia/Shanghai',
 };
 
-export const DEFAULT_EXPORT_CONFIG: ExportConfig = { maxRows: 10_000, perDay: 20 };
+export const DEFAULT_EXPORT_CONFIG: ExportConfig = { maxRows: 10_000, perDay: 20, plainOnlyEncrypted: true };
 
 const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
@@ -72,6 +77,7 @@ export default {
     const exportCaps = { ...DEFAULT_EXPORT_CONFIG, ...(config.exports ?? {}) };
     if (!positive(exportCaps.maxRows)) throw new Error('id-vault: exports.maxRows (ID_VAULT_EXPORT_MAX_ROWS) must be a positive whole number');
     if (!positive(exportCaps.perDay)) throw new Error('id-vault: exports.perDay (ID_VAULT_EXPORTS_PER_DAY) must be a positive whole number');
+    if (typeof exportCaps.plainOnlyEncrypted !== 'boolean') throw new Error('id-vault: exports.plainOnlyEncrypted (ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY) must be true or false');
     try {
       new Intl.DateTimeFormat('en', { timeZone: scans.timeZone });
     } catch {

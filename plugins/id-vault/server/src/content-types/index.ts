@@ -10,6 +10,7 @@ import accessGrant from './access-grant/schema.json';
 import scan from './scan/schema.json';
 import jobRun from './job-run/schema.json';
 import erasure from './erasure/schema.json';
+import exportRecipient from './export-recipient/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -24,4 +25,5 @@ export default {
   scan: { schema: scan },
   'job-run': { schema: jobRun },
   erasure: { schema: erasure },
+  'export-recipient': { schema: exportRecipient },
 };

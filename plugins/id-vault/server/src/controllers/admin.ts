@@ -13,6 +13,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   const scan = scanHandlers(strapi);
   const documents = () => getService(strapi, 'documents');
   const auditLog = () => getService(strapi, 'audit-log');
+  const recipients = () => getService(strapi, 'export-recipients');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -87,6 +88,19 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async customerAudit(ctx: any) {
       ctx.body = { data: await auditLog().ofCustomer(ctx.params.documentId) };
+    },
+    async listExportRecipients(ctx: any) {
+      // The switch, so that the Export button offers a plain file only where the server would send one.
+      const { plainOnlyEncrypted } = strapi.config.get('plugin::id-vault.exports') as { plainOnlyEncrypted: boolean };
+      ctx.body = { data: await recipients().list(), meta: { plainOnlyEncrypted: plainOnlyEncrypted !== false } };
+    },
+    async addExportRecipient(ctx: any) {
+      ctx.status = 201;
+      ctx.body = { data: await recipients().add(ctx.request.body) };
+    },
+    async deleteExportRecipient(ctx: any) {
+      await recipients().remove(ctx.params.documentId);
+      ctx.body = { data: { documentId: ctx.params.documentId } };
     },
     async getRequiredDocuments(ctx: any) {
       ctx.body = { data: await documents().rules() };

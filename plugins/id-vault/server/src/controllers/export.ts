@@ -43,7 +43,7 @@ export const contentApiExport = async (strapi: Core.Strapi, controller: any, ctx
   const query = await controller.sanitizeQuery(ctx);
   // The team's name comes from org units: a column only for a caller who may list them.
   const teamReadable = await mayFind(strapi, ctx.state.auth, UIDS.orgUnit);
-  await send(strapi, ctx, { format: ctx.query.format, query: listQuery(query), readable: (c) => c !== 'team' || teamReadable });
+  await send(strapi, ctx, { format: ctx.query.format, recipient: ctx.query.recipient, query: listQuery(query), readable: (c) => c !== 'team' || teamReadable });
 };
 
 /** The admin route (`export.admin`); the export right is checked by the service, which records a refusal. */
@@ -59,6 +59,6 @@ export default ({ strapi }: { strapi: Core.Strapi }) => ({
     if (checker.cannot.read()) throw new errors.PolicyError('exporting customers needs the Content Manager permission to read customers');
     const query = await checker.sanitizedQuery.read(listQuery(ctx.query));
     const readable = (c: string) => ALWAYS_READABLE.has(c) || (checker.can.read(null, c) && (c !== 'team' || ability.can(CM_READ, UIDS.orgUnit, 'name')));
-    await send(strapi, ctx, { format: ctx.query.format, query: listQuery(query), readable });
+    await send(strapi, ctx, { format: ctx.query.format, recipient: ctx.query.recipient, query: listQuery(query), readable });
   },
 });

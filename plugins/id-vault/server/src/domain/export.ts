@@ -113,6 +113,8 @@ export const REFUSALS = {
   format: 'format must be csv or jsonl',
   noRight: 'exporting customers needs an export right (masked or plain) or an approved export grant; you have none',
   perDay: (cap: number) => `export cap reached: at most ${cap} exports in 24 hours per user or token (ID_VAULT_EXPORTS_PER_DAY)`,
+  plainUnencrypted:
+    'a plain export is only sent encrypted to an export recipient: add ?recipient=<id> (Settings → ID Vault → Export recipients), or export masked (ID_VAULT_EXPORT_PLAIN_ENCRYPTED_ONLY)',
   rows: (cap: number, count: number) =>
     `export cap exceeded: ${count} customers match, at most ${cap} rows may be exported at once (ID_VAULT_EXPORT_MAX_ROWS); narrow the filters`,
 };

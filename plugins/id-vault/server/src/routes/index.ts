@@ -95,6 +95,11 @@ export default {
       admin('GET', '/keys', 'keysStatus', [ACTIONS['keys.manage']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
+      // Export recipients (integrators' certificates). The list is any admin's: the Export button offers it, and it
+      // holds certificate facts only (no customer data); adding and deleting one is a setting.
+      admin('GET', '/export-recipients', 'listExportRecipients'),
+      admin('POST', '/export-recipients', 'addExportRecipient', [ACTIONS['settings.manage']]),
+      admin('DELETE', '/export-recipients/:documentId', 'deleteExportRecipient', [ACTIONS['settings.manage']]),
       // Export of the Content Manager list: export.masked / export.plain or an export grant, decided (and a refusal recorded) in the service.
       { method: 'GET', path: '/customers/export', handler: 'export.admin', config: { policies: ['admin::isAuthenticatedAdmin'] } },
     ],

@@ -20,6 +20,8 @@ import {
   type ExportValue,
 } from '../domain/export';
 import { isCiphertext } from '../crypto';
+import { CMS_CONTENT_TYPE, CMS_FILE_SUFFIX, createEnvelopedStream } from '../crypto/cms';
+import { RecipientRefusedError, type ExportRecipient } from './export-recipients';
 import { getService, UIDS } from '../utils/strapi';
 import { asSystem } from '../utils/caller';
 import { clientWentAway, tally } from '../utils/streams';
@@ -40,6 +42,8 @@ export interface ExportRequest {
   query: ExportQuery;
   /** Whether the caller may read a column at all (admins: their RBAC field permissions; `team`: the org units). */
   readable: (column: string) => boolean;
+  /** `?recipient=`: the document id of an export recipient to encrypt the file to (CMS EnvelopedData). */
+  recipient?: unknown;
 }
 
 export interface ExportResponse {
@@ -59,6 +63,8 @@ interface Plan {
   params: { filters: object | null; sort: unknown; _q?: unknown };
   columns: ExportColumn[];
   maxRows: number;
+  /** Encrypted to this recipient, or a plain file. */
+  recipient: ExportRecipient | null;
   release: () => void;
 }
 
@@ -114,9 +120,27 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
     return { $or: [{ documentId: { $in: documentIds } }, { team: { id: { $in: units } } }] };
   };
 
-  const refuse = async (format: ExportFormat, reason: string, message: string): Promise<never> => {
-    await audit().record({ action: EXPORT_ACTION, outcome: 'denied', subjectUid: UIDS.customer, details: { format, reason } });
-    throw new errors.PolicyError(message);
+  const refuse = async (format: ExportFormat, reason: string, message: string, details: Record<string, unknown> = {}, As: new (m: string) => Error = errors.PolicyError): Promise<never> => {
+    await audit().record({ action: EXPORT_ACTION, outcome: 'denied', subjectUid: UIDS.customer, details: { format, reason, ...details } });
+    throw new As(message);
+  };
+
+  /**
+   * `?recipient=`: the recipient, checked now (unknown or no longer valid: a 400, recorded); none: null —
+   * refused (403, recorded) for a plain export while `exports.plainOnlyEncrypted` is on.
+   */
+  const recipientFor = async (raw: unknown, format: ExportFormat, mode: ExportMode): Promise<ExportRecipient | null> => {
+    if (raw === undefined || raw === '') {
+      if (mode === 'plain' && config().plainOnlyEncrypted !== false) return refuse(format, 'plain-unencrypted', REFUSALS.plainUnencrypted);
+      return null;
+    }
+    try {
+      return await getService(strapi, 'export-recipients').forExport(typeof raw === 'string' ? raw : '', new Date());
+    } catch (e) {
+      if (!(e instanceof RecipientRefusedError)) throw e;
+      const recipient = typeof raw === 'string' && /^[a-z0-9]{1,64}$/.test(raw) ? raw : null;
+      return refuse(format, e.reason, e.message, { recipient }, errors.ValidationError);
+    }
   };
 
   const columnsFor = (a: Access, mode: ExportMode, readable: (column: string) => boolean): ExportColumn[] => {
@@ -157,6 +181,7 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
     const covered = await grantRows(access);
     const mode = exportMode(access.export, covered !== null);
     if (!mode) return refuse(format, 'no-export-right', REFUSALS.noRight);
+    const recipient = await recipientFor(req.recipient, format, mode);
     const { maxRows, perDay } = config();
     // Held before counting, so parallel requests of one actor see each other (at worst both are refused).
     const release = hold(actorKey(access.caller));
@@ -166,7 +191,7 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
       // Through the document middleware, as the list's own count: a filter, sort or search it refuses is a 400 here.
       const count = await customers().count({ ...params } as any);
       if (count > maxRows) return await refuse(format, 'row-cap', REFUSALS.rows(maxRows, count));
-      return { access, format, mode, grant: covered !== null, params, columns: columnsFor(access, mode, req.readable), maxRows, release };
+      return { access, format, mode, grant: covered !== null, params, columns: columnsFor(access, mode, req.readable), maxRows, recipient, release };
     } catch (e) {
       release();
       throw e;
@@ -186,6 +211,8 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
       plain: p.columns.filter((c) => c.encrypted === 'plain').map((c) => c.key),
       masked: p.columns.filter((c) => c.encrypted === 'masked').map((c) => c.key),
       ...queryFacts(query),
+      encrypted: p.recipient !== null,
+      ...(p.recipient ? { recipient: p.recipient.documentId, fingerprint: p.recipient.fingerprintSha256 } : {}),
     };
     let rows = 0;
     const record = (outcome: Outcome, details: Record<string, unknown>) =>
@@ -216,8 +243,10 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
         await record('failure', { reason: aborted ? 'aborted' : 'error' }).catch(() => strapi.log.error('id-vault: the failure of an export could not be recorded'));
       }
     );
-    // Errors, and a client that goes away, reach `out` (destroyed), whose abort hook records them.
-    pipeline(Readable.from(pages()), serializer(p.format, p.columns), out, () => {});
+    // Errors, and a client that goes away, reach `out` (destroyed), whose abort hook records them. Encrypted,
+    // the hash (and so the event's sha256) is of the file sent, the envelope.
+    const stages = [Readable.from(pages()), serializer(p.format, p.columns), ...(p.recipient ? [createEnvelopedStream(p.recipient)] : []), out];
+    pipeline(stages, () => {});
     return out;
   };
 
@@ -226,7 +255,9 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
     async start(ctx: any, req: ExportRequest): Promise<ExportResponse> {
       const p = await plan(req);
       try {
-        return { body: open(ctx, p, req.query), contentType: CONTENT_TYPES[p.format], fileName: exportFileName(new Date(), timeZone(), p.format) };
+        const fileName = exportFileName(new Date(), timeZone(), p.format);
+        if (p.recipient) return { body: open(ctx, p, req.query), contentType: CMS_CONTENT_TYPE, fileName: `${fileName}${CMS_FILE_SUFFIX}` };
+        return { body: open(ctx, p, req.query), contentType: CONTENT_TYPES[p.format], fileName };
       } catch (e) {
         p.release();
         throw e;

@@ -11,6 +11,7 @@ import exportsService from './exports';
 import auditLog from './audit-log';
 import rotation from './rotation';
 import erasure from './erasure';
+import exportRecipients from './export-recipients';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -26,6 +27,7 @@ export default {
   'audit-log': auditLog,
   rotation,
   erasure,
+  'export-recipients': exportRecipients,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),
