@@ -3,6 +3,8 @@ import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import {
   sealObject,
+  sealedStream,
+  sealedLength,
   openObject,
   decryptStream,
   encryptStream,
@@ -56,6 +58,16 @@ describe('segmented objects (STREAM)', () => {
         for await (const c of src) out.push(c as Buffer);
       });
       const sealed = Buffer.concat(out);
+      expect(sealed.length).toBe((await sealObject(plain, key, CTX, SEG)).length);
+      expect((await openObject(sealed, resolve, CTX)).equals(plain)).toBe(true);
+    }
+  });
+
+  it('sealedStream (an upload into the store) makes what sealObject makes, of the length sealedLength says', async () => {
+    for (const n of [0, 1, SEG, SEG + 1, 4 * SEG + 9]) {
+      const plain = randomBytes(n);
+      const sealed = Buffer.concat(await sealedStream(plain, key, CTX, SEG).toArray());
+      expect(sealed.length).toBe(sealedLength(n, key.id, SEG));
       expect(sealed.length).toBe((await sealObject(plain, key, CTX, SEG)).length);
       expect((await openObject(sealed, resolve, CTX)).equals(plain)).toBe(true);
     }

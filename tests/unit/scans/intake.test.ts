@@ -281,6 +281,20 @@ describe('scan intake: sniffing', () => {
     ]);
   });
 
+  it('a PDF that is an Illustrator file is refused as PostScript, its marker found anywhere file-type looks (sniffed in place)', async () => {
+    const doc = await PDFDocument.create();
+    doc.addPage([200, 200]);
+    doc.setSubject('synthetic '.repeat(400)); // past the 1350 bytes file-type skips
+    const pdf = Buffer.from(await doc.save({ useObjectStreams: false }));
+    for (const at of [pdf.length - 10, 2000]) {
+      const ai = Buffer.concat([pdf.subarray(0, at), Buffer.from('%AIPrivateData1\n'), pdf.subarray(at)]);
+      expect(ai.length).toBeGreaterThan(1350 + 20);
+      const e = await refusal(cleanScan(ai));
+      expect([e.status, e.detected]).toEqual([415, 'application/postscript']);
+    }
+    expect((await sniff(pdf)).kind).toBe('pdf');
+  });
+
   it('size is not the intake’s call: an oversized but well-formed file passes (413 is decided upstream)', async () => {
     const big = await corpus.oversized();
     expect([big.expect, big.bytes.length > 10 * MB]).toEqual([413, true]);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { IdVaultCryptoError } from './errors';
 import { hkdf } from './kdf';
 import type { DataKey } from './aead';
@@ -203,23 +203,41 @@ const run = (t: Transform, input: Buffer): Promise<Buffer> =>
     t.end(input);
   });
 
-/**
- * encryptStream's output for a whole buffer, written straight into one buffer of the exact size (an
- * upload holds its plaintext in memory anyway; this adds one copy of it, not two).
- */
-export const sealObject = async (plain: Buffer, dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Promise<Buffer> => {
+/** The header, then each segment as it is sealed: encryptStream's output for a whole buffer. */
+function* sealParts(plain: Buffer, dataKey: DataKey, context: string, segmentSize: number): Generator<Buffer> {
   const { head, s } = newSealer(dataKey, context, segmentSize);
+  yield head;
   const segments = Math.max(1, Math.ceil(plain.length / segmentSize));
-  const out = Buffer.allocUnsafe(head.length + plain.length + segments * TAG);
-  head.copy(out, 0);
-  let at = head.length;
-  for (let i = 0; i < segments; i++) {
-    const c = createCipheriv('aes-256-gcm', s.key, nonce(s.prefix, i, i === segments - 1));
-    c.setAAD(s.aad);
-    at += c.update(plain.subarray(i * segmentSize, (i + 1) * segmentSize)).copy(out, at);
-    c.final();
-    at += c.getAuthTag().copy(out, at);
-  }
+  for (let i = 0; i < segments; i++) yield sealSegment(s, i, i === segments - 1, plain.subarray(i * segmentSize, (i + 1) * segmentSize));
+}
+
+/** How long the sealed form of `plainLength` bytes is (header, ciphertext, a tag a segment). */
+export const sealedLength = (plainLength: number, keyId: string, segmentSize = SEGMENT_SIZE): number =>
+  MAGIC.length + 2 + SALT + 1 + keyId.length + plainLength + Math.max(1, Math.ceil(plainLength / segmentSize)) * TAG;
+
+/**
+ * encryptStream's output for a whole buffer, as a stream that seals a segment each time it is read: an
+ * upload holds its plaintext in memory anyway, this holds one segment of ciphertext at a time, not a copy.
+ */
+export const sealedStream = (plain: Buffer, dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Readable => {
+  const parts = sealParts(plain, dataKey, context, segmentSize);
+  return new Readable({
+    read() {
+      try {
+        const next = parts.next();
+        this.push(next.done ? null : next.value);
+      } catch (e) {
+        this.destroy(e as Error);
+      }
+    },
+  });
+};
+
+/** encryptStream's output for a whole buffer, written into one buffer of the exact size. */
+export const sealObject = async (plain: Buffer, dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Promise<Buffer> => {
+  const out = Buffer.allocUnsafe(sealedLength(plain.length, dataKey.id, segmentSize));
+  let at = 0;
+  for (const part of sealParts(plain, dataKey, context, segmentSize)) at += part.copy(out, at);
   return out;
 };
 

@@ -11,6 +11,32 @@ const MB = 1024 * 1024;
 /** Room for the multipart framing and a few small fields beside the files. */
 const OVERHEAD = 64 * 1024;
 
+/** A tail this small is zeroed and kept; a larger one (several files, no Content-Length) is dropped by a copy. */
+const SLACK = 64 * 1024;
+
+/**
+ * One file part, copied into a buffer of the most it can be (the file limit, or the request's declared
+ * length if smaller) as its chunks arrive, so that each chunk can be freed at once: gathering the chunks and
+ * joining them at the end held the file twice. The buffer is not zero-filled — pages never written are never
+ * resident — so what is left of it past the file is zeroed or cut off before anyone sees it.
+ */
+const fileBuffer = (room: number) => {
+  const buf = Buffer.allocUnsafe(room);
+  let filled = 0;
+  return {
+    /** False when the chunk does not fit; busboy stops at the file limit and Node's parser at the declared length, so only a body that lies about its length gets there. */
+    add: (c: Buffer): boolean => {
+      if (filled + c.length > room) return false;
+      filled += c.copy(buf, filled);
+      return true;
+    },
+    done: (): Buffer => {
+      if (room - filled > SLACK) return Buffer.from(buf.subarray(0, filled));
+      return buf.fill(0, filled).subarray(0, filled);
+    },
+  };
+};
+
 /**
  * Reads the files of a multipart request into memory, never onto disk: scan routes skip `strapi::body`
  * (formidable would write every file to the OS temp dir first; see middlewares/body.ts). A request whose
@@ -46,10 +72,10 @@ export const readFiles = (req: IncomingMessage, limits: MultipartLimits): Promis
       return reject(scanError(400, 'ScanRequestError', 'the multipart request is malformed'));
     }
     bb.on('file', (_field, stream) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => !failed && chunks.push(c));
+      const file = fileBuffer(Math.min(limits.maxFileBytes, Number.isFinite(declared) ? declared : limits.maxFileBytes));
+      stream.on('data', (c: Buffer) => !failed && !file.add(c) && fail(scanError(400, 'ScanRequestError', 'the multipart request is longer than it declared')));
       stream.on('limit', () => fail(scanError(413, 'ScanTooLarge', `a file is larger than ${limits.maxFileBytes / MB} MB`, { limit: limits.maxFileBytes })));
-      stream.on('end', () => !failed && files.push(Buffer.concat(chunks)));
+      stream.on('end', () => !failed && files.push(file.done()));
     });
     bb.on('filesLimit', () => fail(scanError(413, 'ScanTooLarge', `at most ${limits.maxFiles} files per upload`, { limit: limits.maxFiles })));
     bb.on('partsLimit', () => fail(scanError(413, 'ScanTooLarge', 'too many parts in the multipart request')));

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /**
  * Where sealed scan objects live. Only ciphertext (crypto/segments.ts) ever reaches a store; names are
@@ -10,7 +11,8 @@ import type { Readable } from 'node:stream';
  */
 export interface ScanStore {
   readonly kind: 'local' | 's3';
-  put(name: string, sealed: Buffer): Promise<void>;
+  /** A stream is written as it is read (an upload's ciphertext need not be held whole beside its plaintext). */
+  put(name: string, sealed: Buffer | Readable): Promise<void>;
   get(name: string): Promise<Buffer>;
   stream(name: string): Promise<Readable>;
   delete(name: string): Promise<void>;
@@ -42,7 +44,12 @@ const localStore = (dir: string): ScanStore => {
       const target = file(name);
       await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
-      await fs.promises.writeFile(temp, sealed, { mode: 0o600, flag: 'wx' });
+      try {
+        await pipeline(Buffer.isBuffer(sealed) ? Readable.from([sealed]) : sealed, fs.createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+      } catch (e) {
+        await fs.promises.rm(temp, { force: true });
+        throw e;
+      }
       await fs.promises.rename(temp, target);
     },
     get: (name) => fs.promises.readFile(file(name)),
@@ -74,7 +81,10 @@ const s3Store = (cfg: NonNullable<ScanStoreConfig['s3']>): ScanStore => {
   return {
     kind: 's3',
     async put(name, sealed) {
-      await client.send(new PutObjectCommand({ Bucket: cfg.bucket, Key: Key(name), Body: sealed, ACL: 'private', ContentType: 'application/octet-stream' }));
+      // Held whole here: a streamed body goes out aws-chunked with the SDK's default checksums, which not
+      // every S3-compatible store takes.
+      const Body = Buffer.isBuffer(sealed) ? sealed : Buffer.concat(await sealed.toArray());
+      await client.send(new PutObjectCommand({ Bucket: cfg.bucket, Key: Key(name), Body, ACL: 'private', ContentType: 'application/octet-stream' }));
     },
     async get(name) {
       const chunks: Buffer[] = [];

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
-import { sealObject, openObject, objectDigest, IdVaultCryptoError } from '../crypto';
+import { sealedStream, sealedLength, openObject, objectDigest, IdVaultCryptoError } from '../crypto';
 import { and, contentDisposition, downloadName, type Access } from '../domain';
 import { createScanStore, newObjectName, type ScanStore } from '../scans/store';
 import { cleanScan, IntakeError } from '../scans/intake';
@@ -220,17 +220,13 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
       }
 
       const dk = await getService(strapi, 'keys').dataKeyFor(UIDS.identityDocument, doc.documentId);
-      const objects = await Promise.all(
-        cleaned.map(async (c) => {
-          const objectName = newObjectName();
-          return { c, objectName, sealed: await sealObject(c.bytes, dk, context(doc.documentId, objectName)), digest: objectDigest(dk.key, c.bytes) };
-        })
-      );
+      const objects = cleaned.map((c) => ({ c, objectName: newObjectName(), storedSize: sealedLength(c.bytes.length, dk.id), digest: objectDigest(dk.key, c.bytes) }));
       const s = getStore();
       const stored: string[] = [];
       try {
         for (const o of objects) {
-          await s.put(o.objectName, o.sealed);
+          // Sealed a segment at a time into the store: never a whole ciphertext beside the plaintext.
+          await s.put(o.objectName, sealedStream(o.c.bytes, dk, context(doc.documentId, o.objectName)));
           stored.push(o.objectName);
         }
         const actor = a.caller;
@@ -249,7 +245,7 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
                 kind: o.c.kind,
                 mime: o.c.mime,
                 size: o.c.bytes.length,
-                storedSize: o.sealed.length,
+                storedSize: o.storedSize,
                 width: o.c.width ?? null,
                 height: o.c.height ?? null,
                 cleaned: o.c.cleaned,
