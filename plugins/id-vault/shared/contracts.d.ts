@@ -40,7 +40,8 @@ export interface AccessPolicyResponse {
       /** Set when the matrix does not apply: super admins and full-access tokens always see plaintext. */
       fixed?: 'plain';
     }>;
-    fields: Array<{ key: FieldKey; uid: string; field: string; contentType: string }>;
+    /** `label`: the field's readable English label (admin-added fields: their name). */
+    fields: Array<{ key: FieldKey; uid: string; field: string; contentType: string; label: string }>;
   };
 }
 

@@ -17,6 +17,7 @@ import {
 import { Check } from '@strapi/icons';
 import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl, type MessageDescriptor } from 'react-intl';
+import { styled } from 'styled-components';
 import type {
   AccessPolicy,
   AccessPolicyResponse,
@@ -59,6 +60,24 @@ const COLUMNS = {
   export: t('field-access.column.export', 'Export'),
 };
 
+/** The subject column stays in view when a wide table scrolls sideways. */
+const StickyTh = styled(Th)`
+  position: sticky;
+  left: 0;
+  z-index: 1;
+  background: ${({ theme }) => theme.colors.neutral0};
+`;
+const StickyTd = styled(Td)`
+  position: sticky;
+  left: 0;
+  z-index: 1;
+  background: ${({ theme }) => theme.colors.neutral0};
+  box-shadow: 1px 0 0 ${({ theme }) => theme.colors.neutral150};
+`;
+
+/** Users-permissions' Public role: public callers never reach the vault's types, whatever a setting says. */
+const PUBLIC_ROLE = 'up-role:public';
+
 const Choice = <V extends string>(props: {
   label: string;
   value: V;
@@ -94,6 +113,7 @@ const FieldAccessPage = () => {
     run(get<AccessPolicyResponse>('/id-vault/access-policy')).then(apply);
   }, [get, run, apply]);
 
+  const changed = !!data && JSON.stringify(policy) !== JSON.stringify(data.policy);
   const save = async () => {
     setSaving(true);
     apply(await run(put<AccessPolicyResponse>('/id-vault/access-policy', { policy }), t('field-access.saved', 'Field access saved')));
@@ -107,7 +127,12 @@ const FieldAccessPage = () => {
   if (data === null) return <Page.Error />;
 
   const title = formatMessage(t('field-access.title', 'Field access'));
-  const fieldLabel = (f: Data['fields'][number]) => `${f.contentType} · ${f.field}`;
+  // The field as the Content Manager labels it (zh-Hans from its translations, English from the server's FIELD_LABELS).
+  const fieldLabel = (f: Data['fields'][number]) =>
+    `${formatMessage(t(`type.${f.uid.split('.').pop()}`, f.contentType))} · ${formatMessage({
+      id: `content-manager.content-types.${f.uid}.${f.field}`,
+      defaultMessage: f.label,
+    })}`;
 
   const row = (s: Subject, scoped: boolean) => {
     const p = policy.subjects[s.key] ?? {};
@@ -122,11 +147,26 @@ const FieldAccessPage = () => {
         />
       </Td>
     );
+    const name = (
+      <StickyTd>
+        <Typography fontWeight="bold">{s.name}</Typography>
+      </StickyTd>
+    );
+    if (s.key === PUBLIC_ROLE) {
+      return (
+        <Tr key={s.key}>
+          {name}
+          <Td colSpan={data.fields.length + (scoped ? 4 : 0)}>
+            <Typography textColor="neutral600">
+              {formatMessage(t('field-access.public', 'Public callers (no login) never reach customers or identity documents: nothing to set.'))}
+            </Typography>
+          </Td>
+        </Tr>
+      );
+    }
     return (
       <Tr key={s.key}>
-        <Td>
-          <Typography fontWeight="bold">{s.name}</Typography>
-        </Td>
+        {name}
         {data.fields.map((f) => (
           <Td key={f.key}>
             {s.fixed ? (
@@ -176,7 +216,7 @@ const FieldAccessPage = () => {
           t('field-access.subtitle', 'Who sees each sensitive field in plain, masked or not at all. A field without a setting is masked.')
         )}
         primaryAction={
-          <Button startIcon={<Check />} onClick={save} loading={saving}>
+          <Button startIcon={<Check />} onClick={save} loading={saving} disabled={!changed}>
             {formatMessage(t('field-access.save', 'Save'))}
           </Button>
         }
@@ -197,12 +237,14 @@ const FieldAccessPage = () => {
                 <Table colCount={1 + data.fields.length + (scoped ? 4 : 0)} rowCount={subjects.length + 1}>
                   <Thead>
                     <Tr>
-                      <Th>
+                      <StickyTh>
                         <Typography variant="sigma">{formatMessage(t('field-access.column.subject', 'Subject'))}</Typography>
-                      </Th>
+                      </StickyTh>
                       {data.fields.map((f) => (
                         <Th key={f.key}>
-                          <Typography variant="sigma">{fieldLabel(f)}</Typography>
+                          <Typography variant="pi" fontWeight="bold" textColor="neutral800">
+                            {fieldLabel(f)}
+                          </Typography>
                         </Th>
                       ))}
                       {scoped &&

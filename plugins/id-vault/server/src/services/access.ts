@@ -12,7 +12,7 @@ import {
   type RowScope,
 } from '../domain';
 import { asSystem, callerOf, isSystemMarked, oncePerRequest } from '../utils/caller';
-import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
+import { FIELD_LABELS, getService, PLUGIN_ID, UIDS } from '../utils/strapi';
 import { ensureDefaultRoles } from '../defaults';
 import { ensureScopeMirror, SCOPE_COLUMN } from '../utils/scope-mirror';
 
@@ -187,6 +187,7 @@ const access = ({ strapi }: { strapi: Core.Strapi }) => {
             uid,
             field: f.name,
             contentType: (strapi.getModel(uid as any) as any)?.info?.displayName ?? uid,
+            label: FIELD_LABELS[uid]?.[f.name] ?? f.name,
           }))
         ),
       };
