@@ -446,6 +446,18 @@ export const scanSuite = (setup: StoreSetup) => {
       expect(failures[0]).toMatchObject({ outcome: 'failure', subject_id: ids['doc-north'], details: { scan: id, act: 'view', reason: 'AUTH_FAILED' } });
     });
 
+    it('the orphan sweep removes objects no scan names, only on its second sighting, and never a scan in use', async () => {
+      const before = await storedNames();
+      const orphan = randomBytes(16).toString('hex');
+      await scans().store().put(orphan, randomBytes(200));
+      expect(await scans().sweepOrphans()).toEqual({ deleted: 0, pending: 1 });
+      expect(await storedNames()).toContain(orphan);
+      expect(await scans().sweepOrphans()).toEqual({ deleted: 1, pending: 0 });
+      expect(await storedNames()).toEqual(before);
+      const swept = await auditOf('scan.orphans-swept');
+      expect(swept[swept.length - 1]).toMatchObject({ actor_type: 'system', details: { deleted: 1, pending: 0, objects: before.length + 1 } });
+    });
+
     it('audit events of scans name documents, kinds and sizes — never content or file names', async () => {
       const events = await app.knex('idv_audit_events').where('action', 'like', 'scan.%');
       expect(events.length).toBeGreaterThan(10);

@@ -33,6 +33,14 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
     },
   });
 
+  // Daily at 04:15: scan objects no row names are removed (two-phase: found one day, removed the next), once across processes.
+  strapi.cron.add({
+    idVaultScanSweep: {
+      task: () => getService(strapi, 'scans').sweepJob().catch((e) => strapi.log.error(`id-vault: scan orphan sweep failed: ${e.message}`)),
+      options: { rule: process.env.ID_VAULT_SCAN_SWEEP_CRON ?? '15 4 * * *' },
+    },
+  });
+
   // Daily at 03:30: audit events past the retention are pruned behind a checkpoint, once across processes.
   // Reading the retention first refuses to start below its minimum (365 days).
   const audit = getService(strapi, 'audit');

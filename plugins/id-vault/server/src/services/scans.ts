@@ -9,6 +9,7 @@ import { previewImage, watermarkPdf, watermarkText } from '../scans/watermark';
 import { scanError } from '../scans/errors';
 import { asSystem } from '../utils/caller';
 import { getService, UIDS } from '../utils/strapi';
+import { onceAcrossProcesses } from '../utils/jobs';
 import type { ScanConfig } from '../config';
 
 const MB = 1024 * 1024;
@@ -37,6 +38,9 @@ interface Located {
 }
 
 /** What goes back to a viewer: bytes, type, and how the browser should take them. */
+/** Where the orphan sweep remembers what it found, for its next run. */
+const ORPHANS_KEY = 'scan-orphans';
+
 export interface ScanResponse {
   body: Buffer;
   mime: string;
@@ -324,6 +328,44 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
         .delete(row.objectName)
         .catch(() => strapi.log.warn('id-vault: a deleted scan object could not be removed from the store; the orphan sweep will'));
       return meta(row);
+    },
+
+    /**
+     * The orphan sweep: objects in the store that no scan row names — an upload whose transaction rolled back
+     * after its objects were written, a process killed between the two, a delete whose object removal failed.
+     * Two-phase, so an upload in flight is never touched: a run deletes only the orphans the previous run
+     * already found (and that are still orphans), and remembers the new ones for the next. Recorded as
+     * `scan.orphans-swept` (counts only).
+     */
+    async sweepOrphans(): Promise<{ deleted: number; pending: number }> {
+      const memory = strapi.store({ type: 'plugin', name: 'id-vault', key: ORPHANS_KEY });
+      const seen = new Set<string>(((await memory.get({})) as { names?: string[] } | null)?.names ?? []);
+      const names = await getStore().list();
+      const t: any = strapi.db.metadata.get(UIDS.scan);
+      const column = t.attributes.objectName.columnName ?? 'object_name';
+      const known = new Set<string>();
+      for (let i = 0; i < names.length; i += 500) {
+        const rows = await strapi.db.connection(t.tableName).whereIn(column, names.slice(i, i + 500)).select({ name: column });
+        for (const r of rows) known.add(r.name);
+      }
+      const orphans = names.filter((n) => !known.has(n));
+      const due = orphans.filter((n) => seen.has(n));
+      let deleted = 0;
+      for (const name of due) {
+        await getStore()
+          .delete(name)
+          .then(() => (deleted += 1))
+          .catch(() => strapi.log.warn('id-vault: an orphaned scan object could not be removed; the next sweep tries again'));
+      }
+      const pending = orphans.filter((n) => !seen.has(n));
+      await memory.set({ value: { names: [...pending, ...due.slice(deleted)], at: new Date().toISOString() } });
+      await audit().record({ action: 'scan.orphans-swept', outcome: 'success', caller: { kind: 'system' }, details: { deleted, pending: pending.length, objects: names.length } });
+      return { deleted, pending: pending.length };
+    },
+
+    /** The daily sweep, once a day across every process. */
+    sweepJob(today = new Date()) {
+      return onceAcrossProcesses(strapi, `scan-sweep:${today.toISOString().slice(0, 10)}`, () => this.sweepOrphans());
     },
 
     /**
