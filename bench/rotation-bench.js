@@ -1,13 +1,17 @@
 'use strict';
 /**
- * Figure 16 of `npm run bench`: master-key rotation rate, in a process of its own per database:
+ * Figures 16 and 17 of `npm run bench`: master-key rotation rate and erasure latency, in a process of its
+ * own per database:
  *   node bench/rotation-bench.js sqlite|postgres
  * Seeds BENCH_CUSTOMERS (default 50000) data keys wrapped under an old master key, then times
  * `npm run keys:rotate`'s work (the rotation service: read a batch, unwrap, wrap under the new key, update
  * each row if still under the old one, one transaction a batch) against the baseline of the same walk over the
  * same rows with the same batched transactions and row updates but no cryptography (each row rewritten with
- * the values it has; run before and after, averaged) — the floor the database sets. Prints data keys/s of both and their ratio, then one line
- * `BENCH_ROTATION <json>`.
+ * the values it has; run before and after, averaged) — the floor the database sets. Prints data keys/s of both and their ratio.
+ * 17: erasing a customer with an identity document (keys destroyed, document deleted, index rows dropped,
+ * columns blanked, tombstone, ledger line fsynced) against deleting the same kind of customer and its
+ * document through the document service, median of each over interleaved rounds.
+ * Then one line `BENCH_ROTATION <json>`.
  */
 const path = require('path');
 const fs = require('fs');
@@ -34,6 +38,7 @@ const dbName = `idvault_bench_rot_${process.pid}`;
     process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'bench', `${dbName}.db`);
   }
   process.env.ID_VAULT_MASTER_KEYS = `${NEW},${OLD}`;
+  process.env.ID_VAULT_LEDGER_DIR = path.join(ROOT, '.tmp', 'bench', `ledger-${process.pid}`);
   const { createStrapi } = require('@strapi/strapi');
   const appDir = benchApp();
   const strapi = createStrapi({ appDir, distDir: appDir, autoReload: false, serveAdminPanel: false });
@@ -77,12 +82,44 @@ const dbName = `idvault_bench_rot_${process.pid}`;
     const baseline = (before + (await baselineRun())) / 2;
     if (result.rewrapped < N || result.failed) throw new Error(`rotation re-wrapped ${result.rewrapped} of ${N} (${result.failed} failed)`);
     console.log(`16. key rotation, ${N} data keys: ${rotation.toFixed(0)} keys/s vs ${baseline.toFixed(0)} keys/s for the same batched row updates without cryptography → ratio ${(rotation / baseline).toFixed(2)}`);
-    console.log(`BENCH_ROTATION ${JSON.stringify({ client, keys: N, rotation, baseline })}`);
+
+    log('erasure vs delete…');
+    const { syntheticPerson } = require(path.join(DIST, 'domain'));
+    const system = (fn) => strapi.plugin('id-vault').service('access').asSystem(fn);
+    const docs = (uid) => strapi.documents(uid);
+    const ROUNDS = Number(process.env.BENCH_ERASURES || 60);
+    const customers = [];
+    for (let i = 0; i < 2 * ROUNDS; i += 1) {
+      const p = syntheticPerson(900000 + i);
+      const c = await system(() => docs('plugin::id-vault.customer').create({ data: { kind: 'personal', name: p.name, idType: 'resident-id', idNumber: p.idNumber, phone: p.phone, email: p.email } }));
+      await system(() => docs('plugin::id-vault.identity-document').create({ data: { type: 'passport', documentNumber: `P${100000 + i}`, customer: c.documentId } }));
+      customers.push(c.documentId);
+    }
+    const erasure = strapi.plugin('id-vault').service('erasure');
+    const times = { erase: [], remove: [] };
+    for (let i = 0; i < ROUNDS; i += 1) {
+      const [a, b] = [customers[2 * i], customers[2 * i + 1]];
+      let t = process.hrtime.bigint();
+      await system(() => erasure.erase(a, 'benchmark'));
+      times.erase.push(Number(process.hrtime.bigint() - t) / 1e6);
+      t = process.hrtime.bigint();
+      await system(async () => {
+        const ds = await docs('plugin::id-vault.identity-document').findMany({ filters: { customer: { documentId: b } }, fields: ['documentId'] });
+        for (const d of ds) await docs('plugin::id-vault.identity-document').delete({ documentId: d.documentId });
+        await docs('plugin::id-vault.customer').delete({ documentId: b });
+      });
+      times.remove.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const erase = { a: median(times.erase), b: median(times.remove) };
+    console.log(`17. erasing a customer with a document: ${erase.a.toFixed(1)} ms vs ${erase.b.toFixed(1)} ms deleting one through the document service (median of ${ROUNDS}) → ratio ${(erase.a / erase.b).toFixed(2)}`);
+    console.log(`BENCH_ROTATION ${JSON.stringify({ client, keys: N, rotation, baseline, erase })}`);
   } finally {
     await strapi.destroy().catch(() => {});
     if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     else removeSqlite(process.env.DATABASE_FILENAME);
     fs.rmSync(appDir, { recursive: true, force: true });
+    fs.rmSync(process.env.ID_VAULT_LEDGER_DIR, { recursive: true, force: true });
   }
   process.exit(0);
 })().catch((e) => {
