@@ -39,3 +39,14 @@ test('every field label the Content Manager shows has a zh-Hans translation', ()
   expect(wanted.filter((k) => !zh[k]?.trim())).toEqual([]);
   expect(Object.keys(zh).filter((k) => !wanted.includes(k))).toEqual([]);
 });
+
+test('enum display names: the same values in English and zh-Hans, each a value of a plugin enum, never the colliding `other`', () => {
+  const enums = read('enums.json') as unknown as Record<string, Record<string, string>>;
+  expect(Object.keys(enums.en).sort()).toEqual(Object.keys(enums['zh-Hans']).sort());
+  const schemas = ['customer', 'identity-document'].map((t) =>
+    JSON.parse(fs.readFileSync(path.join(ADMIN, '..', '..', 'server', 'src', 'content-types', t, 'schema.json'), 'utf8'))
+  );
+  const values = new Set(schemas.flatMap((s) => Object.values<any>(s.attributes).flatMap((a) => (a.type === 'enumeration' ? a.enum : []))));
+  expect(Object.keys(enums.en).filter((v) => !values.has(v))).toEqual([]);
+  expect(Object.keys(enums.en)).not.toContain('other');
+});

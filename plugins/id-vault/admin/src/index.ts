@@ -4,6 +4,7 @@ import { ExportButton } from './components/ExportButton';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
 import zhHansFields from './translations/zh-Hans.content-manager.json';
+import enums from './translations/enums.json';
 import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
 const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
@@ -18,6 +19,11 @@ const TRANSLATIONS: Record<string, Record<string, string>> = { en, 'zh-Hans': zh
  * (set once, editable in "Configure the view"); a translation here would override what an admin sets there.
  */
 const FIELD_TRANSLATIONS: Record<string, Record<string, string>> = { 'zh-Hans': zhHansFields };
+/**
+ * Display names of the plugin's enum values. Strapi looks an option up by its bare value (a global message
+ * id), so only values no other type is likely to use are named; `other` stays as it is.
+ */
+const ENUM_TRANSLATIONS: Record<string, Record<string, string>> = enums;
 
 export default {
   register(app: any) {
@@ -200,6 +206,7 @@ export default {
         data: {
           ...Object.fromEntries(Object.entries(data).map(([k, v]) => [`${PLUGIN_ID}.${k}`, v])),
           ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`content-manager.content-types.${k}`, v])),
+          ...(ENUM_TRANSLATIONS[locale] ?? {}),
         },
       };
     });
