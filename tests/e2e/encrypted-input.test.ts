@@ -119,12 +119,33 @@ test('a user with the reveal action reveals one masked field with a reason; it i
   expect(event).toMatchObject({ subjectId: documentId, fields: ['idNumber'], details: { reason: 'Customer called to verify identity' } });
 });
 
+test('a user who may read but not reveal sees the mask and no Reveal button', async () => {
+  const roles = app.strapi.service('admin::role');
+  const role = await roles.create({ name: 'E2E reader', code: 'e2e-reader', description: 'test' });
+  const fields = Object.keys(app.strapi.getModel(UID).attributes);
+  await roles.assignPermissions(role.id, [{ action: 'plugin::content-manager.explorer.read', subject: UID, properties: { fields }, conditions: [] }]);
+  const page = await logIn('e2e-reader');
+  // The edit view asks whether this admin may reveal (no action, no grant: no), then shows no button to press.
+  const asked = page.waitForResponse((r) => r.url().endsWith(`/id-vault/customers/${documentId}/reveal`) && r.request().method() === 'GET', { timeout: 60000 });
+  const idNumber = await openEditView(page);
+  await expect(idNumber.inputValue()).resolves.toBe(mask(person.idNumber, 'id-number'));
+  expect(await (await asked).json()).toEqual({ data: { reveal: false } });
+  await expect(idNumber.locator('xpath=..').getByRole('button', { name: 'Reveal' }).count()).resolves.toBe(0);
+});
+
 test('Settings → ID Vault → Field access shows the matrix of roles and encrypted fields', async () => {
   const page = await logIn('strapi-super-admin');
   await page.goto(`${base}/admin/settings/id-vault/field-access`);
-  await page.getByText('Customer · idNumber').first().waitFor({ timeout: 60000 });
+  // Readable labels, not attribute names; Save stays disabled until something changes; Public has nothing to set.
+  await page.getByText('Customer · ID number').first().waitFor({ timeout: 60000 });
   await page.getByText('Sales rep').first().waitFor({ timeout: 10000 });
   await page.getByText('Customer-service lead').first().waitFor({ timeout: 10000 });
+  await page.getByText(/Public callers \(no login\) never reach/).first().waitFor({ timeout: 10000 });
+  const save = page.getByRole('button', { name: 'Save' });
+  expect(await save.isDisabled()).toBe(true);
+  await page.getByRole('combobox', { name: 'Sales rep · Customer · ID number' }).first().click();
+  await page.getByRole('option', { name: 'Hidden' }).click();
+  expect(await save.isDisabled()).toBe(false);
 });
 
 test('Access requests: a sales rep asks, the unit head and an archive admin approve, the rep revokes', async () => {
