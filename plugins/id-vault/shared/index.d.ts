@@ -12,6 +12,7 @@ export declare const UIDS: {
   accessGrant: 'plugin::id-vault.access-grant';
   scan: 'plugin::id-vault.scan';
   jobRun: 'plugin::id-vault.job-run';
+  anomaly: 'plugin::id-vault.anomaly';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 /** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */

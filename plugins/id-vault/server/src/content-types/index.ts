@@ -9,6 +9,7 @@ import auditCheckpoint from './audit-checkpoint/schema.json';
 import accessGrant from './access-grant/schema.json';
 import scan from './scan/schema.json';
 import jobRun from './job-run/schema.json';
+import anomaly from './anomaly/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -22,4 +23,5 @@ export default {
   'access-grant': { schema: accessGrant },
   scan: { schema: scan },
   'job-run': { schema: jobRun },
+  anomaly: { schema: anomaly },
 };

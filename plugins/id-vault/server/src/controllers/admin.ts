@@ -12,6 +12,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   const scan = scanHandlers(strapi);
   const documents = () => getService(strapi, 'documents');
   const auditLog = () => getService(strapi, 'audit-log');
+  const anomalies = () => getService(strapi, 'anomalies');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -72,6 +73,18 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async putRequiredDocuments(ctx: any) {
       ctx.body = { data: await documents().saveRules(ctx.request.body?.rules) };
+    },
+    async listAnomalies(ctx: any) {
+      ctx.body = { data: await anomalies().list() };
+    },
+    async clearAnomaly(ctx: any) {
+      ctx.body = { data: await anomalies().clear(ctx.state.user, ctx.params.id, ctx.request.body) };
+    },
+    async getAnomalySettings(ctx: any) {
+      ctx.body = { data: await anomalies().settings() };
+    },
+    async putAnomalySettings(ctx: any) {
+      ctx.body = { data: await anomalies().saveSettings(ctx.request.body?.settings) };
     },
     async revokeGrant(ctx: any) {
       ctx.body = { data: await grants().decide(ctx.state.user, ctx.params.documentId, 'revoke', canApprove(ctx)) };

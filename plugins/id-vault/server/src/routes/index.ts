@@ -86,6 +86,11 @@ export default {
       admin('GET', '/audit-log/status', 'auditStatus', [ACTIONS['audit.read']]),
       admin('POST', '/audit-log/verify', 'auditVerify', [ACTIONS['audit.read']]),
       admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
+      // Anomaly alerts: the open ones and their thresholds (audit.read); clearing one (anomaly.clear); the thresholds (settings.manage).
+      admin('GET', '/anomalies', 'listAnomalies', [ACTIONS['audit.read']]),
+      admin('POST', '/anomalies/:id/clear', 'clearAnomaly', [ACTIONS['anomaly.clear']]),
+      admin('GET', '/anomaly-settings', 'getAnomalySettings', [ACTIONS['audit.read']]),
+      admin('PUT', '/anomaly-settings', 'putAnomalySettings', [ACTIONS['settings.manage']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
       // Export of the Content Manager list: export.masked / export.plain or an export grant, decided (and a refusal recorded) in the service.

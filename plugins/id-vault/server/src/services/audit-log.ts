@@ -95,6 +95,8 @@ const auditLog = ({ strapi }: { strapi: Core.Strapi }) => {
   const audit = () => getService(strapi, 'audit');
 
   return {
+    actorNames,
+
     /** One page, newest first; `next` is the cursor of the following page (null at the end). */
     async page(q: AuditQuery) {
       const rows = await filtered(q).orderBy('id', 'desc').limit(q.limit + 1);

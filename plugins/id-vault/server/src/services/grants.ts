@@ -204,6 +204,10 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
         throw badRequest(parsed.error);
       }
       const { fields, reason } = parsed.data;
+      // An open anomaly alert of the caller suspends reveals, whatever their permission or grants.
+      await getService(strapi, 'anomalies').assertNotSuspended(access.caller, () =>
+        audit().record({ action: 'customer.reveal', outcome: 'denied', subjectUid: UIDS.customer, subjectId: documentId, fields, details: { reason: 'suspended' } })
+      );
       const encrypted = getService(strapi, 'fields');
       for (const f of fields) {
         if (!encrypted.find(UIDS.customer, f) || access.visibility(UIDS.customer, f) === 'hidden') {

@@ -9,6 +9,7 @@ import scans from './scans';
 import documents from './documents';
 import exportsService from './exports';
 import auditLog from './audit-log';
+import anomalies from './anomalies';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -22,6 +23,7 @@ export default {
   documents,
   exports: exportsService,
   'audit-log': auditLog,
+  anomalies,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

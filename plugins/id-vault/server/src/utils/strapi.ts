@@ -11,6 +11,7 @@ import type { ScansService } from '../services/scans';
 import type { DocumentsService } from '../services/documents';
 import type { ExportsService } from '../services/exports';
 import type { AuditLogService } from '../services/audit-log';
+import type { AnomaliesService } from '../services/anomalies';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE };
 
@@ -25,6 +26,7 @@ interface Services {
   documents: DocumentsService;
   exports: ExportsService;
   'audit-log': AuditLogService;
+  anomalies: AnomaliesService;
 }
 
 /** The one typed way to reach a service of this plugin. */
@@ -32,7 +34,7 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
-export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun]);
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.anomaly]);
 
 /**
  * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested
