@@ -2,11 +2,14 @@
  * Anomaly alerts over HTTP: thresholds (settings route: validated, audited), detection after chaining
  * (`anomaly.detected`), suspension of reveal and export (403, a denied event with reason `suspended`) for
  * admins, users-permissions users and API tokens alike, other actors unaffected, clearing by an archive
- * admin (`anomaly.cleared`) restoring both, and who may clear. Detection runs after the audit chainer's
+ * admin (`anomaly.cleared`) restoring both, and who may clear; on PostgreSQL, one alert when three processes
+ * chain and detect one actor's events at once. Detection runs after the audit chainer's
  * round, so tests wait for it with a bounded poll of the anomalies route.
  */
+import path from 'path';
+import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { bootStrapi, adminSession, apiToken, type TestApp, systemDocs } from '../helpers/strapi';
+import { bootStrapi, adminSession, apiToken, ROOT, type TestApp, systemDocs } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE } from '../../plugins/id-vault/shared';
 
@@ -261,5 +264,62 @@ describe('content-API actors', () => {
   test('the anomalies route needs audit.read', async () => {
     expect((await app.http().get('/id-vault/anomalies').set(bearer(admins.rep.jwt))).status).toBe(403);
     expect((await app.http().get('/id-vault/anomalies')).status).toBe(401);
+  });
+});
+
+describe('roles created by an earlier version', () => {
+  const CLEAR = 'plugin::id-vault.anomaly.clear';
+  const permissionOf = async () => {
+    const role = await app.strapi.db.query('admin::role').findOne({ where: { code: ARCHIVE_ADMIN_ROLE } });
+    return app.strapi.db.query('admin::permission').findOne({ where: { action: CLEAR, role: role.id } });
+  };
+  const flags = () => app.strapi.store({ type: 'plugin', name: 'id-vault', key: 'default-roles-later-actions' });
+
+  test('the Archive admin role gets anomaly.clear once; removed afterwards, it stays removed', async () => {
+    expect(await permissionOf()).toBeTruthy(); // a first run gives it with every vault action
+    expect(await flags().get({})).toEqual(['anomaly.clear']);
+    // As an install of an earlier version: the role without the action, no flag.
+    await app.strapi.db.query('admin::permission').delete({ where: { id: (await permissionOf()).id } });
+    await flags().delete({});
+    await app.strapi.plugin('id-vault').service('access').ensureDefaultRoles();
+    expect(await permissionOf()).toBeTruthy();
+    expect((await app.http().post('/id-vault/anomalies/999999/clear').set(bearer(admins.clearer.jwt)).send({ reason: 'no such alert' })).status).toBe(404);
+    // An admin removes it: the next start does not bring it back.
+    await app.strapi.db.query('admin::permission').delete({ where: { id: (await permissionOf()).id } });
+    await app.strapi.plugin('id-vault').service('access').ensureDefaultRoles();
+    expect(await permissionOf()).toBeNull();
+    expect((await app.http().post('/id-vault/anomalies/999999/clear').set(bearer(admins.clearer.jwt)).send({ reason: 'no such alert' })).status).toBe(403);
+  });
+});
+
+const onPostgres = process.env.DATABASE_CLIENT === 'postgres';
+// Several processes on one SQLite file is not a supported deployment; the PostgreSQL lane runs this.
+(onPostgres ? describe : describe.skip)('several Strapi processes on one PostgreSQL', () => {
+  const writer = (adminId: number) =>
+    new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, [path.join(ROOT, 'tests', 'helpers', 'anomaly-writer.js'), '5', String(adminId)], { env: process.env });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(out))));
+    });
+
+  test('exports of one admin in three processes at once: one alert, one anomaly.detected, the suspension in force everywhere', async () => {
+    const twin = await adminPerson('twin', [ARCHIVE_ADMIN_ROLE]);
+    const audit = app.strapi.plugin('id-vault').service('audit');
+    const caller = { kind: 'admin' as const, id: twin.id, roles: [] as string[], actions: new Set<string>() };
+    const local = Promise.all(Array.from({ length: 5 }, (_, i) => audit.record({ action: 'customer.export', outcome: 'success', caller, details: { i } })));
+    expect(await Promise.all([writer(twin.id), writer(twin.id), local])).toEqual(['wrote 5\n', 'wrote 5\n', expect.anything()]);
+    await alertOf('admin', twin.id, 'exports');
+    await settle();
+    const alerts = await app.strapi.db.query(UIDS.anomaly).findMany({ where: { actorType: 'admin', actorId: String(twin.id) } });
+    expect(alerts).toHaveLength(1);
+    const detected = (await events({ action: 'anomaly.detected' })).filter((e: any) => e.details.actorId === String(twin.id));
+    expect(detected).toHaveLength(1);
+    const exp = await adminExport(twin.jwt);
+    expect(exp.status).toBe(403);
+    expect(exp.body.error.message).toMatch(SUSPENDED);
+    await settle(); // the refusal just recorded
+    expect(await audit.verify()).toMatchObject({ ok: true, pending: 0 });
   });
 });
