@@ -5,7 +5,6 @@ import {
   anomalySettingsSchema,
   clearAnomalySchema,
   describeCaller,
-  suspensionMessage,
   DEFAULT_ANOMALY_SETTINGS,
   WATCHED_ACTORS,
   type AnomalyKind,
@@ -166,14 +165,6 @@ const anomalies = ({ strapi }: { strapi: Core.Strapi }) => {
       if (!WATCHED_ACTORS.has(actorType) || !actorId || !(await settings()).suspend) return null;
       const open = await q().findOne({ where: { actorType, actorId, clearedAt: null }, orderBy: { id: 'asc' } });
       return open ? present(open) : null;
-    },
-
-    /** Refuses (403, recorded by `deny`) a reveal or export of a suspended caller. */
-    async assertNotSuspended(caller: Caller, deny: () => Promise<void>): Promise<void> {
-      const open = await this.suspension(caller);
-      if (!open) return;
-      await deny();
-      throw new errors.PolicyError(suspensionMessage(open), { reason: 'suspended', anomaly: open.id });
     },
 
     /** Open alerts, oldest first, with the actors' display names. */
