@@ -8,7 +8,7 @@
 import http from 'http';
 import qs from 'qs';
 import { createHash, randomBytes } from 'crypto';
-import { bootStrapi, adminSession, apiToken, type TestApp, systemDocs } from '../helpers/strapi';
+import { bootStrapi, adminSession, apiToken, asSystem, type TestApp, systemDocs } from '../helpers/strapi';
 import { syntheticPerson, syntheticCompany, mask } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE, CONDITIONS } from '../../plugins/id-vault/shared';
 import { makeCertificate, opensslDir, type TestCertificate } from '../helpers/certificates';
@@ -176,6 +176,8 @@ beforeAll(async () => {
   expect(app.strapi.config.get('plugin::id-vault.exports')).toEqual({ maxRows: 10000, perDay: 20, plainOnlyEncrypted: true });
   // The per-day cap has its own test; the matrix makes more exports than 20 for some callers.
   setCaps({ perDay: 1000 });
+  // Anomaly alerts likewise: more than 3 exports in 10 minutes suspends an account (anomalies.test.ts tests that).
+  await asSystem(app, () => app.strapi.plugin('id-vault').service('anomalies').saveSettings({ views: 100_000, reveals: 1000, exports: 1000, windowMinutes: 10, suspend: true }));
   superAdmin = await adminSession(app, 'strapi-super-admin');
   recipientCert = makeCertificate({ cn: 'exports.integrator.test' });
   const added = await app.http().post('/id-vault/export-recipients').set(bearer(superAdmin)).send({ name: 'Integrator', certificate: recipientCert.certPem });

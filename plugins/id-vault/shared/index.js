@@ -16,6 +16,7 @@ const UIDS = {
   jobRun: 'plugin::id-vault.job-run',
   erasure: 'plugin::id-vault.erasure',
   exportRecipient: 'plugin::id-vault.export-recipient',
+  anomaly: 'plugin::id-vault.anomaly',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →
@@ -29,6 +30,7 @@ const ACTION_LIST = [
   { uid: 'export.masked', displayName: 'Export masked', subCategory: 'Exports' },
   { uid: 'export.plain', displayName: 'Export plaintext', subCategory: 'Exports' },
   { uid: 'audit.read', displayName: 'Read the audit log', subCategory: 'Audit' },
+  { uid: 'anomaly.clear', displayName: 'Clear anomaly alerts (lifts the suspension of reveal and export)', subCategory: 'Audit' },
   { uid: 'scan.view', displayName: 'View scans (watermarked preview)', subCategory: 'Scans' },
   { uid: 'scan.upload', displayName: 'Upload scans', subCategory: 'Scans' },
   { uid: 'scan.download', displayName: 'Download cleaned originals', subCategory: 'Scans' },

@@ -1,6 +1,7 @@
-import { ClockCounterClockwise, Files, Key, Lock } from '@strapi/icons';
+import { ClockCounterClockwise, Files, Key, Lock, WarningCircle } from '@strapi/icons';
 import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
+import { AUDIT_LOG_PATH } from './audit';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
 import zhHansFields from './translations/zh-Hans.content-manager.json';
@@ -70,6 +71,17 @@ export default {
       component: () => import('./components/AttentionWidget').then((m) => m.AttentionWidget),
       link: { label: t('attention.link', 'Customers with missing documents'), href: INCOMPLETE_CUSTOMERS },
       permissions: [{ action: 'plugin::content-manager.explorer.read', subject: UIDS.customer }],
+    });
+
+    // Home page: open anomaly alerts (the Audit log page lists and clears them).
+    app.widgets.register({
+      id: 'anomaly-alerts',
+      pluginId: PLUGIN_ID,
+      icon: WarningCircle,
+      title: t('anomalies.title', 'Anomaly alerts'),
+      component: () => import('./components/AnomalyWidget').then((m) => m.AnomalyWidget),
+      link: { label: t('audit.title', 'Audit log'), href: AUDIT_LOG_PATH },
+      permissions: PERMISSIONS.audit,
     });
 
     // Temporary access requests and their approval: /admin/plugins/id-vault/access-requests

@@ -119,12 +119,36 @@ const ensureContentManagerLabels = async (strapi: Core.Strapi) => {
   await store.set({ value: { at: new Date().toISOString() } });
 };
 
+/** Vault actions added after a default role's first run, given to that role once by `ensureLaterActions`. */
+const LATER_ACTIONS: Array<{ action: string; role: string }> = [
+  { action: 'anomaly.clear', role: ARCHIVE_ADMIN_ROLE },
+  { action: 'customer.erase', role: ARCHIVE_ADMIN_ROLE },
+];
+const LATER_KEY = 'default-roles-later-actions';
+
+/**
+ * Roles created by an earlier version lack the actions added since: each is given once (a store flag per
+ * action) to the default role that has it on a first run, so an admin who removes it later keeps it removed.
+ */
+const ensureLaterActions = async (strapi: Core.Strapi) => {
+  const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: LATER_KEY });
+  const done: string[] = ((await store.get({})) as string[] | null) ?? [];
+  const todo = LATER_ACTIONS.filter((a) => !done.includes(a.action));
+  if (!todo.length) return;
+  for (const { action, role: code } of todo) {
+    const role = await strapi.db.query('admin::role').findOne({ where: { code } });
+    if (!role || (await strapi.db.query('admin::permission').findOne({ where: { action: ACTIONS[action], role: role.id } }))) continue;
+    await strapi.service('admin::permission').createMany([{ action: ACTIONS[action], subject: null, properties: {}, conditions: [], role: role.id }]);
+  }
+  await store.set({ value: [...done, ...todo.map((a) => a.action)] });
+};
+
 /** Creates the default roles and their field matrix on the first run only (a store flag remembers it). */
 export const ensureDefaultRoles = async (strapi: Core.Strapi) => {
   await ensureContentManagerLayout(strapi);
   await ensureContentManagerLabels(strapi);
   const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: STORE_KEY });
-  if (await store.get({})) return;
+  if (await store.get({})) return ensureLaterActions(strapi);
   const roleService = strapi.service('admin::role');
   // Strapi makes Super Admin, Editor and Author (with its own conditions) only when no role exists, in the
   // admin's bootstrap, which runs after this plugin's: so this runs from the application's bootstrap.
@@ -167,4 +191,5 @@ export const ensureDefaultRoles = async (strapi: Core.Strapi) => {
   }
   await getService(strapi, 'access').save(policy);
   await store.set({ value: { createdAt: new Date().toISOString(), roles: DEFAULT_ROLES.map((r) => r.admin.name) } });
+  await ensureLaterActions(strapi);
 };

@@ -5,6 +5,7 @@ import { Layouts, Page } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useSearchParams } from 'react-router-dom';
 import { FILTER_KEYS, type AuditEvent, type AuditPage, type Filters } from '../audit';
+import { AnomalyAlerts } from '../components/AnomalyAlerts';
 import { AuditCharts } from '../components/AuditCharts';
 import { AuditEventDetail } from '../components/AuditEventDetail';
 import { AuditEventsTable } from '../components/AuditEventsTable';
@@ -85,6 +86,7 @@ const AuditLogPage = () => {
       />
       <Layouts.Content>
         <Flex direction="column" alignItems="stretch" gap={6}>
+          <AnomalyAlerts />
           <AuditCharts />
           {/* Remounted when the URL changes (back button, a link from a customer): the form shows the filters in force. */}
           <AuditFilters key={params.toString()} filters={query} onApply={(filters) => setParams(filters as Record<string, string>)} />

@@ -11,6 +11,7 @@ import scan from './scan/schema.json';
 import jobRun from './job-run/schema.json';
 import erasure from './erasure/schema.json';
 import exportRecipient from './export-recipient/schema.json';
+import anomaly from './anomaly/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -26,4 +27,5 @@ export default {
   'job-run': { schema: jobRun },
   erasure: { schema: erasure },
   'export-recipient': { schema: exportRecipient },
+  anomaly: { schema: anomaly },
 };

@@ -14,6 +14,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   const documents = () => getService(strapi, 'documents');
   const auditLog = () => getService(strapi, 'audit-log');
   const recipients = () => getService(strapi, 'export-recipients');
+  const anomalies = () => getService(strapi, 'anomalies');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -107,6 +108,18 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async putRequiredDocuments(ctx: any) {
       ctx.body = { data: await documents().saveRules(ctx.request.body?.rules) };
+    },
+    async listAnomalies(ctx: any) {
+      ctx.body = { data: await anomalies().list() };
+    },
+    async clearAnomaly(ctx: any) {
+      ctx.body = { data: await anomalies().clear(ctx.state.user, ctx.params.id, ctx.request.body) };
+    },
+    async getAnomalySettings(ctx: any) {
+      ctx.body = { data: await anomalies().settings() };
+    },
+    async putAnomalySettings(ctx: any) {
+      ctx.body = { data: await anomalies().saveSettings(ctx.request.body?.settings) };
     },
     async revokeGrant(ctx: any) {
       ctx.body = { data: await grants().decide(ctx.state.user, ctx.params.documentId, 'revoke', canApprove(ctx)) };

@@ -9,3 +9,4 @@ export * from './grants';
 export * from './query-shapes';
 export * from './redact';
 export * from './documents';
+export * from './anomalies';

@@ -93,6 +93,11 @@ export default {
       admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
       // Settings → ID Vault → Keys: master keys and what they wrap, rotations (run by npm run keys:rotate).
       admin('GET', '/keys', 'keysStatus', [ACTIONS['keys.manage']]),
+      // Anomaly alerts: the open ones and their thresholds (audit.read); clearing one (anomaly.clear); the thresholds (settings.manage).
+      admin('GET', '/anomalies', 'listAnomalies', [ACTIONS['audit.read']]),
+      admin('POST', '/anomalies/:id/clear', 'clearAnomaly', [ACTIONS['anomaly.clear']]),
+      admin('GET', '/anomaly-settings', 'getAnomalySettings', [ACTIONS['audit.read']]),
+      admin('PUT', '/anomaly-settings', 'putAnomalySettings', [ACTIONS['settings.manage']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
       // Export recipients (integrators' certificates). The list is any admin's: the Export button offers it, and it

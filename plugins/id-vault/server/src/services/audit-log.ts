@@ -104,6 +104,8 @@ const auditLog = ({ strapi }: { strapi: Core.Strapi }) => {
   const inRequest = <T>(ctx: any, fn: () => Promise<T>): Promise<T> => (strapi.requestContext as any).run(ctx, fn);
 
   return {
+    actorNames,
+
     /** One page, newest first; `next` is the cursor of the following page (null at the end). */
     async page(q: AuditQuery) {
       const rows = await filtered(q).orderBy('id', 'desc').limit(q.limit + 1);

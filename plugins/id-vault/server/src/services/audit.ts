@@ -12,7 +12,8 @@ import {
   type MasterKeyRing,
 } from '../crypto';
 import { describeCaller, type Caller } from '../domain';
-import { UIDS, stamps } from '../utils/strapi';
+import { getService, UIDS, stamps } from '../utils/strapi';
+import type { ChainedFact } from './anomalies';
 import { currentCaller, requestFacts } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
 
@@ -120,13 +121,13 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     return checkpoint ?? { seq: 0, hash: GENESIS_HASH };
   };
 
-  /** Chains up to BATCH pending events in one transaction; returns how many. */
-  const chainBatch = async (): Promise<number> =>
+  /** Chains up to BATCH pending events in one transaction; returns the facts anomaly detection reads of each. */
+  const chainBatch = async (): Promise<ChainedFact[]> =>
     strapi.db.connection.transaction(async (trx: any) => {
       const table = meta().tableName;
       await lockChain(trx);
       const pending = await trx(table).whereNull(col('seq')).orderBy('id').limit(BATCH);
-      if (!pending.length) return 0;
+      if (!pending.length) return [];
       let { seq, hash: prevHash } = await chainTip(trx);
       const chained = pending.map((row: any) => {
         seq += 1;
@@ -151,8 +152,14 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
           [table, col('seq'), col('prevHash'), col('hash'), ...chained.flatMap((c: any) => [c.id, c.seq, c.prevHash, c.hash]), col('seq')]
         );
       }
-      return chained.length;
+      return pending.map((row: any) => ({ actorType: row[col('actorType')], actorId: row[col('actorId')] ?? null, action: row[col('action')], outcome: row[col('outcome')] }));
     });
+
+  /** Anomaly detection over a batch just chained: its failure is logged, never stops the chain (the next counted event looks again). */
+  const detect = (facts: ChainedFact[]) =>
+    getService(strapi, 'anomalies')
+      .detect(facts)
+      .catch((e) => strapi.log.error(`id-vault: anomaly detection failed: ${(e as Error).message}`));
 
   /** A database row (column names) as attribute names, JSON parsed as db.query would. */
   const fromColumns = (row: any) => {
@@ -178,7 +185,11 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
       try {
         for (;;) {
           again = false;
-          while ((await chainBatch()) === BATCH);
+          // Each batch chained (committed) here, in this process only, is looked at once for anomalies.
+          for (let batch = await chainBatch(); ; batch = await chainBatch()) {
+            await detect(batch);
+            if (batch.length < BATCH) break;
+          }
           if (!again || closed) break;
           // Events arrived during the round: let more join the next one.
           await new Promise((resolve) => setTimeout(resolve, CHAIN_DELAY_MS));

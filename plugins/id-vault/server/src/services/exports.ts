@@ -2,7 +2,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { stringify } from 'csv-stringify';
-import { and, describeCaller, DAY_MS, type Access, type Caller } from '../domain';
+import { and, describeCaller, suspensionMessage, DAY_MS, type Access, type Caller } from '../domain';
 import {
   CONTENT_TYPES,
   EXPORT_ACTION,
@@ -178,6 +178,9 @@ const exportsService = ({ strapi }: { strapi: Core.Strapi }) => {
     const format = parseFormat(req.format);
     if (!format) throw new errors.ValidationError(REFUSALS.format);
     const access = await getService(strapi, 'access').current();
+    // An open anomaly alert of the caller suspends exports, whatever their right or grants.
+    const open = await getService(strapi, 'anomalies').suspension(access.caller);
+    if (open) return refuse(format, 'suspended', suspensionMessage(open));
     const covered = await grantRows(access);
     const mode = exportMode(access.export, covered !== null);
     if (!mode) return refuse(format, 'no-export-right', REFUSALS.noRight);

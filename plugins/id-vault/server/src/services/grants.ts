@@ -1,7 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { z } from 'zod';
-import { and, grantRequestSchema, grantStatus, nextApproval, reasonSchema, DAY_MS, type GrantAction, type Access } from '../domain';
+import { and, grantRequestSchema, grantStatus, nextApproval, reasonSchema, suspensionMessage, DAY_MS, type GrantAction, type Access } from '../domain';
 import { getService, UIDS, ARCHIVE_ADMIN_ROLE } from '../utils/strapi';
 import { asSystem, oncePerRequest } from '../utils/caller';
 
@@ -216,6 +216,12 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
         throw badRequest(parsed.error);
       }
       const { fields, reason } = parsed.data;
+      // An open anomaly alert of the caller suspends reveals, whatever their permission or grants.
+      const suspended = await getService(strapi, 'anomalies').suspension(access.caller);
+      if (suspended) {
+        await audit().record({ action: 'customer.reveal', outcome: 'denied', subjectUid: UIDS.customer, subjectId: documentId, fields, details: { reason: 'suspended' } });
+        throw new errors.PolicyError(suspensionMessage(suspended));
+      }
       const encrypted = getService(strapi, 'fields');
       for (const f of fields) {
         if (!encrypted.find(UIDS.customer, f) || access.visibility(UIDS.customer, f) === 'hidden') {

@@ -12,6 +12,7 @@ import auditLog from './audit-log';
 import rotation from './rotation';
 import erasure from './erasure';
 import exportRecipients from './export-recipients';
+import anomalies from './anomalies';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -28,6 +29,7 @@ export default {
   rotation,
   erasure,
   'export-recipients': exportRecipients,
+  anomalies,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),
