@@ -12,6 +12,10 @@
  *      vs the same filter as a full-access token (target <= 1.3)
  *   7–10. scans: intake, watermark, streamed decrypt, upload memory (bench/scans-bench.js)
  *  11. GET 100 customers with the read audit event vs without (ID_VAULT_AUDIT_READS; target <= 1.05)
+ *  12. masked CSV export, rows/s, vs reading the twin's rows through the REST list in pages of 500
+ *  13. peak RSS of a fresh server exporting 200,000 vs 10,000 customers (target <= 1.2)
+ *  15. the Audit log page at 1,000,000 events: p50 / p95 per kind of page (target p50 < 200 ms)
+ *  12, 13, 15: bench/export-bench.js (14, encrypted export vs masked, is left for encrypted exports)
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -34,17 +38,23 @@ if (scans.status !== 0) {
   process.exitCode = 1;
 }
 
+/** Runs a per-database child benchmark and returns what it printed after `tag`, or null if it failed. */
+const child = (script, db, tag) => {
+  const run = spawnSync(process.execPath, [path.join(__dirname, script), db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+  const line = (run.stdout || '').split('\n').find((l) => l.startsWith(`${tag} `));
+  if (run.status !== 0 || !line) {
+    console.error(`   ${db}: ${script} failed (exit ${run.status})`);
+    process.exitCode = 1;
+    return null;
+  }
+  return JSON.parse(line.slice(tag.length + 1));
+};
+
 const results = [];
 for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {
   console.log(`\n-- ${db}: booting Strapi and seeding (progress on stderr)…`);
-  const run = spawnSync(process.execPath, [path.join(__dirname, 'strapi-bench.js'), db], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
-  const line = (run.stdout || '').split('\n').find((l) => l.startsWith('BENCH_RESULT '));
-  if (run.status !== 0 || !line) {
-    console.error(`   ${db}: benchmark failed (exit ${run.status})`);
-    process.exitCode = 1;
-    continue;
-  }
-  results.push(JSON.parse(line.slice('BENCH_RESULT '.length)));
+  const r = child('strapi-bench.js', db, 'BENCH_RESULT');
+  if (r) results.push(r);
 }
 
 for (const r of results) {
@@ -55,4 +65,25 @@ for (const r of results) {
   console.log(`5. GET 100, subtree row scope ${fmt(r.scoped.a)} ms vs scope all ${fmt(r.scoped.b)} ms (two users-permissions roles) median → ratio ${fmt(r.scoped.a / r.scoped.b)} (target <= 1.3)`);
   console.log(`6. relation filter into customers, subtree scope ${fmt(r.relation.a)} ms vs full access ${fmt(r.relation.b)} ms median → ratio ${fmt(r.relation.a / r.relation.b)} (target <= 1.3)`);
   console.log(`11. GET 100 with read auditing ${fmt(r.readAudit.a)} ms vs without ${fmt(r.readAudit.b)} ms median → ratio ${fmt(r.readAudit.a / r.readAudit.b)} (target <= 1.05)`);
+}
+
+const exportsRuns = [];
+for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {
+  console.log(`\n-- ${db}: exports and the audit log (bench/export-bench.js; progress on stderr)…`);
+  const r = child('export-bench.js', db, 'BENCH_EXPORT');
+  if (r) exportsRuns.push(r);
+}
+
+const mb = (x) => `${fmt(x, 1)} MB`;
+for (const r of exportsRuns) {
+  const e = r.export;
+  const { small, big } = r.rss;
+  const took = Object.values(r.seconds).reduce((a, b) => a + b, 0);
+  console.log(`\n${r.client} (${r.customers} customers; ${fmt(took, 0)} s: ${Object.entries(r.seconds).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')})`);
+  console.log(`12. masked CSV export ${fmt(e.exportRowsPerSec, 0)} rows/s (${fmt(e.exportMs / 1000, 1)} s) vs twin REST list in pages of 500 ${fmt(e.twinRowsPerSec, 0)} rows/s (${fmt(e.twinMs / 1000, 1)} s) → ratio ${fmt(e.exportRowsPerSec / e.twinRowsPerSec)} (no target; the baseline reads, the export also decrypts, masks and writes CSV)`);
+  console.log(`13. peak RSS exporting ${big.size}: ${mb(big.peakMB)} (${mb(big.beforeMB)} before, ${fmt(big.ms / 1000, 1)} s) vs ${small.size}: ${mb(small.peakMB)} (${mb(small.beforeMB)} before) → ratio ${fmt(big.peakMB / small.peakMB)} (target <= 1.2); after the export and a full GC: heap ${mb(big.afterGc.heapUsedMB)} vs ${mb(small.afterGc.heapUsedMB)}`);
+  console.log(`15. GET /id-vault/audit-log/events at ${r.audit.events} events, p50 / p95 (target p50 < 200 ms):`);
+  for (const p of r.audit.pages) {
+    console.log(`    ${p.name.padEnd(26)} ${fmt(p.p50).padStart(8)} / ${fmt(p.p95).padStart(8)} ms${p.plan ? `  ✗ plan:\n      ${p.plan.split('\n').join('\n      ')}` : ''}`);
+  }
 }

@@ -6,6 +6,12 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/** The q-quantile (0…1) of xs, nearest rank. */
+const percentile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+};
+
 /** Runs a() and b() alternately `rounds` times after `warmup` rounds; returns their median times in ms. */
 const interleave = async (a, b, { rounds = 60, warmup = 5 } = {}) => {
   const ta = [];
@@ -23,4 +29,4 @@ const interleave = async (a, b, { rounds = 60, warmup = 5 } = {}) => {
   return { a: median(ta), b: median(tb) };
 };
 
-module.exports = { median, interleave };
+module.exports = { median, percentile, interleave };

@@ -10,63 +10,18 @@
  */
 const path = require('path');
 const fs = require('fs');
-const { randomBytes } = require('crypto');
 const { interleave } = require('./stats');
-const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
+const { ROOT, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
+const { UID, seedCustomers } = require('./seed');
 
 const client = process.argv[2] || 'sqlite';
 const N = Number(process.env.BENCH_CUSTOMERS || 50000);
-const UID = 'plugin::id-vault.customer';
 const log = (...a) => console.error(`[bench ${client}]`, ...a);
 
 Object.assign(process.env, secretsEnv());
 const dbName = `idvault_bench_${process.pid}`;
 
-const seed = async (strapi) => {
-  const knex = strapi.db.connection;
-  const core = require(path.join(DIST, 'crypto'));
-  const { syntheticPerson } = require(path.join(DIST, 'domain'));
-  const ring = core.parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
-  const vault = strapi.plugin('id-vault').service('vault');
-  const attrs = strapi.plugin('id-vault').service('fields').of(UID);
-  const now = client === 'postgres' ? new Date() : Date.now();
-  const stamp = { created_at: now, updated_at: now, published_at: now };
-  const docId = () => `b${randomBytes(12).toString('hex').slice(0, 23)}`;
-  const BATCH = 500;
-  const people = [];
-  for (let start = 0; start < N; start += BATCH) {
-    const keys = [];
-    const customers = [];
-    const twins = [];
-    const plains = new Map();
-    for (let i = start; i < Math.min(N, start + BATCH); i += 1) {
-      const p = syntheticPerson(i);
-      people.push(p);
-      const documentId = docId();
-      const dk = core.newDataKey();
-      keys.push({ document_id: docId(), ref: `${UID}#${documentId}`, key_id: dk.id, wrapped: core.wrapDataKey(ring, dk), master_key_id: ring.active.id, ...stamp });
-      const enc = (field, v) => core.encryptField(v, dk, { uid: UID, documentId, field });
-      const base = { kind: 'personal', name: p.name, id_type: 'resident-id', hidden: false, notes: 'Synthetic benchmark data', ...stamp };
-      customers.push({ ...base, document_id: documentId, id_number: enc('idNumber', p.idNumber), phone: enc('phone', p.phone), email: enc('email', p.email), address: enc('address', p.address) });
-      twins.push({ ...base, document_id: docId(), id_number: p.idNumber, phone: p.phone, email: p.email, address: p.address });
-      plains.set(documentId, p);
-    }
-    await knex.batchInsert('idv_data_keys', keys, 250);
-    await knex.batchInsert('idv_customers', customers, 100);
-    await knex.batchInsert('idv_bench_twins', twins, 100);
-    const index = [];
-    for (const [documentId, p] of plains) {
-      for (const attr of attrs) {
-        for (const token of await vault.tokensFor(UID, attr, p[attr.name])) {
-          index.push({ document_id: docId(), subject: UID, field: attr.name, token, doc_id: documentId, ...stamp });
-        }
-      }
-    }
-    await knex.batchInsert('idv_blind_indexes', index, 250);
-    if ((start / BATCH) % 20 === 19 || start + BATCH >= N) log(`seeded ${Math.min(N, start + BATCH)}/${N}`);
-  }
-  return people;
-};
+const seed = (strapi) => seedCustomers(strapi, { client, to: N, log });
 
 /**
  * 200 org units (10 departments of 20 units: the head unit and 19 groups under it), customers spread over
