@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Export and audit-log benchmarks (figures 12, 13 and 15 of `npm run bench`), one database per process:
+ * Export and audit-log benchmarks (figures 12–15 of `npm run bench`), one database per process:
  *   node bench/export-bench.js sqlite|postgres
  *  12. masked CSV export of BENCH_CUSTOMERS customers (GET /api/id-vault/customers/export?format=csv, a
  *      custom token whose export right is masked), rows/s, vs reading the same rows of the unencrypted twin
@@ -9,8 +9,10 @@
  *  15. GET /id-vault/audit-log/events at 1,000,000 events as an admin with audit.read: first page, by action,
  *      by actor, by time range, a deep keyset page → p50 and p95 (target p50 < 200 ms), with the query plan
  *      of what ran for any page over its target
- * (14, encrypted export vs masked, comes with encrypted exports: `exportOnce` takes the query of a variant.)
- * BENCH_RSS_CUSTOMERS (default 200000) and BENCH_AUDIT_EVENTS (default 1000000) adjust 13 and 15.
+ *  14. the same masked export encrypted to an export recipient (CMS EnvelopedData) vs sent as a plain CSV
+ *      file, interleaved (target ratio <= 1.3)
+ * BENCH_RSS_CUSTOMERS (default 200000) and BENCH_AUDIT_EVENTS (default 1000000) adjust 13 and 15;
+ * BENCH_SERVER_NODE_FLAGS passes V8 flags to the server of 13 (e.g. "--max-old-space-size=256").
  * Prints one line `BENCH_EXPORT <json>`. A second argument runs some figures only: `… sqlite 13` or `12,15`.
  * `--serve` is the child server of figure 13 (see rssOf).
  */
@@ -23,7 +25,7 @@ const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = requi
 const { UID, seedCustomers } = require('./seed');
 
 const client = process.argv[2] === '--serve' ? process.env.DATABASE_CLIENT || 'sqlite' : process.argv[2] || 'sqlite';
-const FIGURES = process.argv[2] === '--serve' ? [] : (process.argv[3] || '12,13,15').split(',');
+const FIGURES = process.argv[2] === '--serve' ? [] : (process.argv[3] || '12,13,14,15').split(',');
 const N = Number(process.env.BENCH_CUSTOMERS || 50000);
 const RSS_BIG = Number(process.env.BENCH_RSS_CUSTOMERS || 200000);
 const RSS_SMALL = 10000;
@@ -108,6 +110,36 @@ const exportFigure = async (strapi, origin, people) => {
   );
   if (exported !== N || read !== N) throw new Error(`rows: export ${exported}, twin ${read}, seeded ${N}`);
   return { rows: N, exportMs: t.a, twinMs: t.b, exportRowsPerSec: N / (t.a / 1000), twinRowsPerSec: N / (t.b / 1000) };
+};
+
+/**
+ * Figure 14. The same masked export, encrypted to an export recipient (CMS EnvelopedData, RSA-OAEP key
+ * transport, aes-256-cbc streamed) vs sent as a plain CSV file, interleaved. The recipient's certificate is
+ * made here (a throw-away RSA-3072 key; forge signs it).
+ */
+const encryptedFigure = async (strapi, origin) => {
+  const forge = require('node-forge');
+  const { generateKeyPairSync } = require('crypto');
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+  cert.serialNumber = `01${randomBytes(8).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 86400000);
+  cert.validity.notAfter = new Date(Date.now() + 30 * 86400000);
+  const name = [{ shortName: 'O', value: 'Bench Integrator' }, { shortName: 'CN', value: 'bench.example.test' }];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' })), forge.md.sha256.create());
+  const recipient = await strapi.plugin('id-vault').service('export-recipients').add({ name: 'bench', certificate: forge.pki.certificateToPem(cert) });
+  const masked = await maskedExportToken(strapi);
+  const sizes = {};
+  const bytesOf = async (params, key) => {
+    const res = await fetch(`${origin}/api/id-vault/customers/export?${new URLSearchParams({ format: 'csv', ...params })}`, { headers: { Authorization: `Bearer ${masked}` } });
+    if (res.status !== 200) throw new Error(`the export answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    sizes[key] = (await drain(res)).bytes;
+  };
+  const t = await interleave(() => bytesOf({ recipient: recipient.documentId }, 'encrypted'), () => bytesOf({}, 'plain'), { rounds: 3, warmup: 1 });
+  return { encryptedMs: t.a, plainMs: t.b, bytes: sizes };
 };
 
 // ---- figure 15: the audit log at a million events --------------------------------------------------------
@@ -270,7 +302,9 @@ const kb = (status, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(s
  * sampled, and not the start-up's own peak (booting Strapi takes more than a streamed export should).
  */
 const rssOf = async (appDir, token, size) => {
-  const child = spawn(process.execPath, ['--expose-gc', __filename, '--serve', appDir], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_NODE_FLAGS: V8 flags of the measured server (e.g. a heap cap, as a deployment would set one).
+  const flags = (process.env.BENCH_SERVER_NODE_FLAGS || '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...flags, __filename, '--serve', appDir], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   /** The next line of the child's output that matches `re` (polled: the child prints little). */
@@ -340,6 +374,12 @@ const main = async () => {
       t0 = Date.now();
       result.export = await exportFigure(strapi, origin, people);
       result.seconds.export = secs(t0);
+    }
+    if (FIGURES.includes('14')) {
+      log('14. encrypted export vs the same masked file…');
+      t0 = Date.now();
+      result.encrypted = await encryptedFigure(strapi, origin);
+      result.seconds.encrypted = secs(t0);
     }
     if (FIGURES.includes('15')) {
       log(`15. seeding ${EVENTS} audit events…`);

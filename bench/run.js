@@ -14,8 +14,12 @@
  *  11. GET 100 customers with the read audit event vs without (ID_VAULT_AUDIT_READS; target <= 1.05)
  *  12. masked CSV export, rows/s, vs reading the twin's rows through the REST list in pages of 500
  *  13. peak RSS of a fresh server exporting 200,000 vs 10,000 customers (target <= 1.2)
+ *  14. the same masked export encrypted to an export recipient (CMS EnvelopedData) vs a plain file (target <= 1.3)
  *  15. the Audit log page at 1,000,000 events: p50 / p95 per kind of page (target p50 < 200 ms)
- *  12, 13, 15: bench/export-bench.js (14, encrypted export vs masked, is left for encrypted exports)
+ *  12–15: bench/export-bench.js
+ *  16. master-key rotation rate, data keys/s, vs the same batched row updates without cryptography
+ *  17. erasing a customer with an identity document vs deleting one through the document service
+ *  16, 17: bench/rotation-bench.js
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -82,8 +86,24 @@ for (const r of exportsRuns) {
   console.log(`\n${r.client} (${r.customers} customers; ${fmt(took, 0)} s: ${Object.entries(r.seconds).map(([k, v]) => `${k} ${fmt(v, 0)}`).join(', ')})`);
   console.log(`12. masked CSV export ${fmt(e.exportRowsPerSec, 0)} rows/s (${fmt(e.exportMs / 1000, 1)} s) vs twin REST list in pages of 500 ${fmt(e.twinRowsPerSec, 0)} rows/s (${fmt(e.twinMs / 1000, 1)} s) → ratio ${fmt(e.exportRowsPerSec / e.twinRowsPerSec)} (no target; the baseline reads, the export also decrypts, masks and writes CSV)`);
   console.log(`13. peak RSS exporting ${big.size}: ${mb(big.peakMB)} (${mb(big.beforeMB)} before, ${fmt(big.ms / 1000, 1)} s) vs ${small.size}: ${mb(small.peakMB)} (${mb(small.beforeMB)} before) → ratio ${fmt(big.peakMB / small.peakMB)} (target <= 1.2); after the export and a full GC: heap ${mb(big.afterGc.heapUsedMB)} vs ${mb(small.afterGc.heapUsedMB)}`);
+  if (r.encrypted) {
+    const x = r.encrypted;
+    console.log(`14. the masked export encrypted to a recipient ${fmt(x.encryptedMs / 1000, 1)} s (${mb(x.bytes.encrypted / 1048576)}) vs as a plain file ${fmt(x.plainMs / 1000, 1)} s (${mb(x.bytes.plain / 1048576)}) → ratio ${fmt(x.encryptedMs / x.plainMs)} (target <= 1.3)`);
+  }
   console.log(`15. GET /id-vault/audit-log/events at ${r.audit.events} events, p50 / p95 (target p50 < 200 ms):`);
   for (const p of r.audit.pages) {
     console.log(`    ${p.name.padEnd(26)} ${fmt(p.p50).padStart(8)} / ${fmt(p.p95).padStart(8)} ms${p.plan ? `  ✗ plan:\n      ${p.plan.split('\n').join('\n      ')}` : ''}`);
   }
+}
+
+const rotations = [];
+for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {
+  console.log(`\n-- ${db}: key rotation and erasure (bench/rotation-bench.js; progress on stderr)…`);
+  const r = child('rotation-bench.js', db, 'BENCH_ROTATION');
+  if (r) rotations.push(r);
+}
+for (const r of rotations) {
+  console.log(`\n${r.client}`);
+  console.log(`16. key rotation, ${r.keys} data keys: ${fmt(r.rotation, 0)} keys/s vs ${fmt(r.baseline, 0)} keys/s for the same batched row updates without cryptography → ratio ${fmt(r.rotation / r.baseline)} (no target)`);
+  console.log(`17. erasing a customer with a document ${fmt(r.erase.a, 1)} ms vs deleting one through the document service ${fmt(r.erase.b, 1)} ms (medians) → ratio ${fmt(r.erase.a / r.erase.b)} (no target)`);
 }
