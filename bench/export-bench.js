@@ -45,7 +45,7 @@ const boot = async (appDir) => {
   await strapi.load();
   // A benchmark exports far more often than a person: no anomaly alert may suspend its token.
   await strapi.plugin('id-vault').service('access').asSystem(() =>
-    strapi.plugin('id-vault').service('anomalies').saveSettings({ views: 1e9, reveals: 1e9, exports: 1e9, windowMinutes: 10, suspend: false })
+    strapi.plugin('id-vault').service('anomalies').saveSettings({ views: 1_000_000, reveals: 1_000_000, exports: 1_000_000, windowMinutes: 10, suspend: false })
   );
   strapi.server.mount();
   await new Promise((r) => strapi.server.httpServer.listen(0, '127.0.0.1', r));
