@@ -76,6 +76,8 @@ test('erasure needs customer.erase and a reason; it destroys keys, documents, sc
 
   const husk = (await read(customer)).body.data;
   expect(husk).toMatchObject({ name: '[erased]', idNumber: null, phone: null, email: null, notes: null, kind: 'personal' });
+  const again = await erase(admin, customer, 'twice');
+  expect({ status: again.status, message: again.body.error?.message }).toEqual({ status: 409, message: 'this customer is already erased' });
   expect((await app!.http().get('/api/id-vault/customers').query({ filters: { idNumber: { $eq: person.idNumber } } }).set(bearer(token))).body.data).toEqual([]);
   expect((await app!.http().get(`/api/id-vault/identity-documents/${doc}`).set(bearer(token))).status).toBe(404);
   expect((await read(keep)).body.data.idNumber).toBe(other.idNumber);

@@ -6,6 +6,7 @@ import { errors } from '@strapi/utils';
 import { describeCaller } from '../domain';
 import { ledgerLine, parseMasterKeys, readLedgerLine, type LedgerEntry, type MasterKeyRing } from '../crypto';
 import { asSystem } from '../utils/caller';
+import { scanError as httpError } from '../scans/errors';
 import { getService, PLUGIN_ID, stamps, UIDS } from '../utils/strapi';
 
 /** What an erased customer's name becomes (the column is required; the value says what happened, nothing else). */
@@ -167,7 +168,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     /**
      * Erases a customer the caller reaches (as a list would: row scope, hidden customers). `reason` is
      * required. Ledger first, then the database, then `customer.erase` (counts; the reason stays in the
-     * tombstone). Throws 404 for a customer out of reach, 400 without a reason.
+     * tombstone). Throws 404 for a customer out of reach, 400 without a reason, 409 when it is already erased.
      */
     async erase(customerDocumentId: string, reason: unknown): Promise<ErasureResult> {
       const why = typeof reason === 'string' ? reason.trim() : '';
@@ -175,6 +176,10 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       const caller = (await getService(strapi, 'access').current()).caller;
       const found = await strapi.documents(UIDS.customer as any).findOne({ documentId: customerDocumentId, fields: ['id'] } as any);
       if (!found) throw new errors.NotFoundError('customer not found');
+      const e = table(UIDS.erasure);
+      if (await knex()(e.name).where(e.col('customerDocumentId'), customerDocumentId).first('id')) {
+        throw httpError(409, 'AlreadyErased', 'this customer is already erased');
+      }
       const docs = await documentsOf(customerDocumentId);
       const erasedAt = new Date().toISOString();
       await appendLedger({ customerDocumentId, erasedAt, refs: [ref(UIDS.customer, customerDocumentId), ...docs.map((d) => ref(UIDS.identityDocument, d.documentId))] });
