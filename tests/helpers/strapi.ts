@@ -172,3 +172,18 @@ export const systemDocs = (app: TestApp, uid: string): any => {
     get: (target, prop) => (typeof target[prop] === 'function' ? (...args: any[]) => asSystem(app, () => target[prop](...args)) : target[prop]),
   });
 };
+
+/**
+ * Runs one of the app's scripts (`scripts/<name>`) as a child process and waits for it without blocking
+ * this process: a CLI that waits for the audit chain's lock must not wait on a test whose event loop it froze
+ * (spawnSync would, if a chaining round of this process holds the lock at that moment).
+ */
+export const runScript = (name: string, args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    const { spawn } = require('child_process');
+    const p = spawn(process.execPath, [path.join(ROOT, 'scripts', name), ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    p.stdout.on('data', (c: Buffer) => (out.stdout += c));
+    p.stderr.on('data', (c: Buffer) => (out.stderr += c));
+    p.on('exit', (status: number | null) => resolve({ status, ...out }));
+  });

@@ -8,13 +8,11 @@
  * chain (the last test does exactly that). Events become "old" by pruning as of a later `now` (the clock
  * a year on); a pending event, not chained yet, is backdated with knex.
  */
-import path from 'path';
-import { spawnSync } from 'child_process';
-import { bootStrapi, ROOT, type TestApp } from '../helpers/strapi';
+import { bootStrapi, runScript, type TestApp } from '../helpers/strapi';
 
 const DAY = 86_400_000;
 const system = { kind: 'system' } as const;
-const cli = (script: string) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', script)], { encoding: 'utf8', env: process.env });
+const cli = (script: string) => runScript(script);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app: TestApp;
@@ -84,7 +82,7 @@ describe('on one database', () => {
     const kept = (await chained()).length;
     expect(await audit.verify()).toEqual({ ok: true, count: kept, from: { seq: first.upToSeq, prunedCount: first.pruned, keyId: 'test1' }, pending: 0 });
 
-    const out = cli('audit-verify.js');
+    const out = await cli('audit-verify.js');
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     // The CLI's own start adds one event.
@@ -92,7 +90,7 @@ describe('on one database', () => {
   });
 
   test('npm run audit:prune prunes now and says so (nothing is a year old by the real clock); the daily job runs once a day', async () => {
-    const out = cli('audit-prune.js');
+    const out = await cli('audit-prune.js');
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toContain('audit pruned: nothing older than 365 days.');
@@ -132,7 +130,7 @@ describe('on one database', () => {
     await app.knex('idv_audit_checkpoints').where({ id: checkpoint.id }).delete();
     try {
       expect(await audit.verify()).toMatchObject({ ok: false, reason: 'seq-gap', brokenAt: checkpoint.seq + 1, count: 0 });
-      const out = cli('audit-verify.js');
+      const out = await cli('audit-verify.js');
       expect(out.status).toBe(1);
       expect(out.stderr).toContain(`audit chain BROKEN at event seq ${checkpoint.seq + 1} (seq-gap): events before it are missing, and no checkpoint accounts for them`);
     } finally {
@@ -199,7 +197,7 @@ describe('on one database', () => {
     await expect(audit.prune(new Date(Date.now() + 366 * DAY))).rejects.toThrow(`the chain does not verify at seq ${target.seq} (hash-mismatch)`);
     expect(await events().where({ id: target.id })).toHaveLength(1);
 
-    const out = cli('audit-verify.js');
+    const out = await cli('audit-verify.js');
     expect(out.status).toBe(1);
     expect(out.stderr).toContain(`audit chain BROKEN at event seq ${target.seq} (hash-mismatch): the event was changed`);
   });

@@ -5,10 +5,10 @@
  * start; several Strapi processes appending at once on one PostgreSQL database never fork or break it.
  */
 import path from 'path';
-import { spawn, spawnSync } from 'child_process';
-import { bootStrapi, ROOT, type TestApp } from '../helpers/strapi';
+import { spawn } from 'child_process';
+import { bootStrapi, ROOT, runScript, type TestApp } from '../helpers/strapi';
 
-const verifyCli = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'audit-verify.js')], { encoding: 'utf8', env: process.env });
+const verifyCli = () => runScript('audit-verify.js');
 
 const withApp = async (database: string | undefined, fn: (app: TestApp) => Promise<void>) => {
   const app = await bootStrapi({ database, keep: true });
@@ -33,7 +33,7 @@ test('audit:verify passes, then reports the first broken link after a direct edi
     for (let i = 0; i < 5; i += 1) await audit.record({ action: 'test.event', outcome: 'success', caller: { kind: 'system' }, details: { i } });
   });
 
-  const ok = verifyCli();
+  const ok = await verifyCli();
   expect(ok.stderr).toBe('');
   expect(ok.status).toBe(0);
   expect(ok.stdout).toMatch(/audit chain intact: \d+ events verified/);
@@ -45,7 +45,7 @@ test('audit:verify passes, then reports the first broken link after a direct edi
     await app.knex('idv_audit_events').where({ id: row.id }).update({ outcome: 'denied' });
   });
 
-  const broken = verifyCli();
+  const broken = await verifyCli();
   expect(broken.status).toBe(1);
   expect(broken.stderr).toContain(`audit chain BROKEN at event seq ${editedSeq} (hash-mismatch)`);
 });

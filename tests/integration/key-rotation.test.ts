@@ -6,7 +6,7 @@
  * ring and everything still decrypts and verifies.
  */
 import path from 'path';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { bootStrapi, apiToken, adminSession, newMasterKeyEntry, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
