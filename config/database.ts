@@ -22,6 +22,7 @@ export default ({ env }) => {
               ssl: env.bool('DATABASE_SSL', false),
             },
         pool: { min: env.int('DATABASE_POOL_MIN', 0), max: env.int('DATABASE_POOL_MAX', 10) },
+        compileSqlOnError: false,
       },
     };
   }
@@ -32,6 +33,9 @@ export default ({ env }) => {
       // Relative to the project root (config is compiled into dist/config); an absolute path is kept.
       connection: { filename: path.resolve(__dirname, '..', '..', env('DATABASE_FILENAME', '.tmp/data.db')) },
       useNullAsDefault: true,
+      // A failed statement's error carries its SQL with placeholders, not its values (knex inlines the
+      // bindings by default: plain columns such as a customer's name would reach logs and error reports).
+      compileSqlOnError: false,
       // WAL with synchronous=NORMAL: a commit appends to the log without an fsync of its own (checkpoints
       // sync), so every request that records an audit event — reads included — does not pay a disk flush.
       // Committed data survives a crash or kill -9 of the process; only a power loss or OS crash can lose the

@@ -446,6 +446,13 @@ describe('7 and 8. no values in logs or error bodies', () => {
     for (const v of [customers.north.person.idNumber, customers.north.person.email, encodeURIComponent(customers.north.person.email)]) expect(all).not.toContain(v);
   });
 
+  test('a failing SQL statement is reported without its values (knex would inline the bindings)', async () => {
+    const { name } = customers.north.person;
+    const message = await app.strapi.db.connection.raw('select id from idv_no_such_table where name = ?', [name]).then(() => 'no error', (e: Error) => String(e.message));
+    expect(message).toContain('idv_no_such_table');
+    expect(message).not.toContain(name);
+  });
+
   test('a wrong-typed encrypted value is refused without echoing it', async () => {
     for (const phone of [13912345678, { value: '13912345678' }, ['13912345678']]) {
       const res = await app.http().post(`${API}/customers`).set(who.full).send({ data: { kind: 'personal', name: 'Echo', phone } });
