@@ -13,6 +13,7 @@ import path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { mask, syntheticPerson } from '../../plugins/id-vault/server/src/domain';
+import { parse } from 'csv-parse/sync';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CUSTOMER = 'plugin::id-vault.customer';
@@ -79,26 +80,8 @@ afterAll(async () => {
   if (downloads) fs.rmSync(downloads, { recursive: true, force: true });
 });
 
-/** RFC 4180 records (quoted cells, doubled quotes, CRLF between records). */
-const parseCsv = (text: string): string[][] => {
-  const out: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch !== '"') cell += ch;
-      else if (text[i + 1] === '"') (cell += '"'), i++;
-      else quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), out.push(row), (row = []), (cell = ''), i++;
-    else cell += ch;
-  }
-  if (cell || row.length) row.push(cell), out.push(row);
-  return out;
-};
+/** RFC 4180 records (quoted cells, doubled quotes, CRLF between records), every cell a string. */
+const parseCsv = (text: string): string[][] => parse(text);
 
 /** Opens the customers list with this query, clicks Export and returns the file's bytes (read from Playwright's stream). */
 const exportFromList = async (query: string): Promise<{ name: string; bytes: Buffer }> => {

@@ -12,6 +12,7 @@ import { bootStrapi, adminSession, apiToken, asSystem, type TestApp, systemDocs 
 import { syntheticPerson, syntheticCompany, mask } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE, CONDITIONS } from '../../plugins/id-vault/shared';
 import { makeCertificate, opensslDir, type TestCertificate } from '../helpers/certificates';
+import { parse } from 'csv-parse/sync';
 
 const API = '/api/id-vault/customers/export';
 const ADMIN = '/id-vault/customers/export';
@@ -123,26 +124,8 @@ const download = async (url: string, jwt: string): Promise<Download> => {
   return { status: res.status, headers: res.headers, raw, text, json, encrypted };
 };
 
-/** RFC 4180: quoted cells, doubled quotes, CRLF between records. */
-const parseCsv = (text: string): string[][] => {
-  const out: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch !== '"') cell += ch;
-      else if (text[i + 1] === '"') (cell += '"'), i++;
-      else quoted = false;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), out.push(row), (row = []), (cell = ''), i++;
-    else cell += ch;
-  }
-  if (cell || row.length) row.push(cell), out.push(row);
-  return out;
-};
+/** RFC 4180 records (quoted cells, doubled quotes, CRLF between records), every cell a string. */
+const parseCsv = (text: string): string[][] => parse(text);
 
 /** The records of a CSV export (BOM dropped), keyed by its header; the formula guard's apostrophe undone. */
 const csvRecords = (d: Download) => {

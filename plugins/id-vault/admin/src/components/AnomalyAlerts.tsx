@@ -4,14 +4,12 @@ import {
   Box,
   Button,
   Checkbox,
-  Dialog,
   Field,
   Flex,
   NumberInput,
   Table,
   Tbody,
   Td,
-  Textarea,
   Th,
   Thead,
   Tr,
@@ -22,6 +20,7 @@ import { useIntl } from 'react-intl';
 import { DATE_TIME, actorName } from '../audit';
 import { countLabel, kindLabel, type Anomaly, type AnomalySettings, type OpenAnomalies } from '../anomalies';
 import { action, t, useVaultApi } from '../utils';
+import { ReasonDialog } from './ReasonDialog';
 
 const PERMISSIONS = [
   { action: action('anomaly.clear'), subject: null },
@@ -32,44 +31,21 @@ const PERMISSIONS = [
 const ClearDialog = ({ anomaly, onClose, onCleared }: { anomaly: Anomaly; onClose: () => void; onCleared: () => void }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
-  const [reason, setReason] = React.useState('');
-  const [busy, setBusy] = React.useState(false);
 
-  const clear = async () => {
-    setBusy(true);
-    const res = await run(post(`/id-vault/anomalies/${anomaly.id}/clear`, { reason: reason.trim() }), t('anomalies.cleared', 'Alert cleared'));
-    setBusy(false);
+  const clear = async (reason: string) => {
+    const res = await run(post(`/id-vault/anomalies/${anomaly.id}/clear`, { reason }), t('anomalies.cleared', 'Alert cleared'));
     if (res) onCleared();
   };
 
   return (
-    <Dialog.Root open onOpenChange={(open: boolean) => !open && onClose()}>
-      <Dialog.Content>
-        <Dialog.Header>{formatMessage(t('anomalies.clear.title', 'Clear this alert'))}</Dialog.Header>
-        <Dialog.Body>
-          <Field.Root
-            name="reason"
-            required
-            width="100%"
-            hint={formatMessage(t('anomalies.clear.hint', 'Reveal and export work again for this account. The reason is recorded in the audit log.'))}
-          >
-            <Field.Label>{formatMessage(t('reveal.reason', 'Reason'))}</Field.Label>
-            <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
-            <Field.Hint />
-          </Field.Root>
-        </Dialog.Body>
-        <Dialog.Footer>
-          <Dialog.Cancel>
-            <Button fullWidth variant="tertiary">
-              {formatMessage(t('reveal.cancel', 'Cancel'))}
-            </Button>
-          </Dialog.Cancel>
-          <Button fullWidth onClick={clear} loading={busy} disabled={reason.trim().length < 3}>
-            {formatMessage(t('anomalies.clear', 'Clear'))}
-          </Button>
-        </Dialog.Footer>
-      </Dialog.Content>
-    </Dialog.Root>
+    <ReasonDialog
+      open
+      onOpenChange={(open: boolean) => !open && onClose()}
+      title={formatMessage(t('anomalies.clear.title', 'Clear this alert'))}
+      hint={formatMessage(t('anomalies.clear.hint', 'Reveal and export work again for this account. The reason is recorded in the audit log.'))}
+      confirmLabel={formatMessage(t('anomalies.clear', 'Clear'))}
+      onConfirm={clear}
+    />
   );
 };
 

@@ -1,8 +1,9 @@
 import * as React from 'react';
-import { Button, Dialog, Field, Textarea, TextInput, Typography } from '@strapi/design-system';
+import { Button, Field, TextInput, Typography } from '@strapi/design-system';
 import { Trash } from '@strapi/icons';
 import { useIntl } from 'react-intl';
 import { t, useVaultApi } from '../utils';
+import { ReasonDialog } from './ReasonDialog';
 
 /** What the admin types to confirm (the erasure cannot be undone, not even by a restore). */
 const CONFIRM_WORD = 'ERASE';
@@ -16,14 +17,10 @@ export const EraseCustomer = ({ documentId }: { documentId: string }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
   const [open, setOpen] = React.useState(false);
-  const [reason, setReason] = React.useState('');
   const [confirm, setConfirm] = React.useState('');
-  const [busy, setBusy] = React.useState(false);
 
-  const erase = async () => {
-    setBusy(true);
-    const res = await run(post(`/id-vault/customers/${documentId}/erase`, { reason: reason.trim() }), t('erase.done', 'Customer erased'));
-    setBusy(false);
+  const erase = async (reason: string) => {
+    const res = await run(post(`/id-vault/customers/${documentId}/erase`, { reason }), t('erase.done', 'Customer erased'));
     if (res) {
       setOpen(false);
       window.location.reload();
@@ -38,32 +35,22 @@ export const EraseCustomer = ({ documentId }: { documentId: string }) => {
       <Button variant="danger-light" startIcon={<Trash />} fullWidth onClick={() => setOpen(true)}>
         {formatMessage(t('erase.button', 'Erase for good'))}
       </Button>
-      <Dialog.Root open={open} onOpenChange={setOpen}>
-        <Dialog.Content>
-          <Dialog.Header>{formatMessage(t('erase.title', 'Erase this customer for good'))}</Dialog.Header>
-          <Dialog.Body>
-            <Field.Root name="reason" required width="100%" hint={formatMessage(t('erase.reason.hint', 'Kept with the record of the erasure.'))}>
-              <Field.Label>{formatMessage(t('erase.reason', 'Reason'))}</Field.Label>
-              <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
-              <Field.Hint />
-            </Field.Root>
-            <Field.Root name="confirm" required width="100%">
-              <Field.Label>{formatMessage(t('erase.confirm', 'Type {word} to confirm'), { word: CONFIRM_WORD })}</Field.Label>
-              <TextInput value={confirm} onChange={(e: React.ChangeEvent<HTMLInputElement>) => setConfirm(e.target.value)} />
-            </Field.Root>
-          </Dialog.Body>
-          <Dialog.Footer>
-            <Dialog.Cancel>
-              <Button fullWidth variant="tertiary">
-                {formatMessage(t('reveal.cancel', 'Cancel'))}
-              </Button>
-            </Dialog.Cancel>
-            <Button fullWidth variant="danger" onClick={erase} loading={busy} disabled={!reason.trim() || confirm !== CONFIRM_WORD}>
-              {formatMessage(t('erase.button', 'Erase for good'))}
-            </Button>
-          </Dialog.Footer>
-        </Dialog.Content>
-      </Dialog.Root>
+      <ReasonDialog
+        open={open}
+        onOpenChange={setOpen}
+        title={formatMessage(t('erase.title', 'Erase this customer for good'))}
+        hint={formatMessage(t('erase.reason.hint', 'Kept with the record of the erasure.'))}
+        confirmLabel={formatMessage(t('erase.button', 'Erase for good'))}
+        onConfirm={erase}
+        minLength={1}
+        danger
+        ready={confirm === CONFIRM_WORD}
+      >
+        <Field.Root name="confirm" required width="100%">
+          <Field.Label>{formatMessage(t('erase.confirm', 'Type {word} to confirm'), { word: CONFIRM_WORD })}</Field.Label>
+          <TextInput value={confirm} onChange={(e: React.ChangeEvent<HTMLInputElement>) => setConfirm(e.target.value)} />
+        </Field.Root>
+      </ReasonDialog>
     </>
   );
 };
