@@ -159,7 +159,13 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       const marked = new Set((await knex()(e.name).whereIn(e.col('customerDocumentId'), ids).select({ d: e.col('customerDocumentId') })).map((r: any) => r.d));
       for (const id of ids) if (!marked.has(id)) out.add(id);
       // Documents linked to the customer after a restore (their keys are under refs the entry may not list).
-      for (const id of ids) if (!out.has(id) && (await documentsOf(id)).length) out.add(id);
+      const rest = ids.filter((id) => !out.has(id));
+      if (rest.length) {
+        const linked = (await asSystem(() =>
+          strapi.db.query(UIDS.identityDocument).findMany({ where: { customer: { documentId: { $in: rest } } }, select: ['id'], populate: { customer: { select: ['documentId'] } } })
+        )) as Array<{ customer?: { documentId: string } | null }>;
+        for (const d of linked) if (d.customer) out.add(d.customer.documentId);
+      }
     }
     return out;
   };
@@ -198,9 +204,11 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       if (!entries.length) return 0;
       const again = await stale(entries);
       const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
+      const refsOf = new Map<string, string[]>();
+      for (const e of entries) refsOf.set(e.customerDocumentId, [...(refsOf.get(e.customerDocumentId) ?? []), ...e.refs]);
       for (const id of again) {
         const entry = latest.get(id)!;
-        const done = await wipe(id, entries.filter((e) => e.customerDocumentId === id).flatMap((e) => e.refs), { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true });
+        const done = await wipe(id, refsOf.get(id)!, { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true });
         await audit().record({
           action: 'customer.erase.replayed',
           outcome: 'success',
