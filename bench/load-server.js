@@ -25,6 +25,9 @@ let strapi = null;
 let stopping = null;
 const stop = (code = 0) => {
   stopping ??= (async () => {
+    // Memory under load (e.g. to judge a heap cap set with NODE_OPTIONS=--max-old-space-size=…).
+    const mb = (n) => Math.round(n / 1048576);
+    log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB, heap limit ${mb(require('v8').getHeapStatistics().heap_size_limit)} MB`);
     const timer = setTimeout(() => process.exit(code), 10000);
     timer.unref();
     if (strapi) await strapi.destroy().catch(() => {});
