@@ -62,9 +62,16 @@ const pgAdmin = (sql) => pgQuery(PG, sql);
 /** The URL of database `name` on the same server. */
 const pgUrl = (name) => PG.replace(/\/[^/]*$/, `/${name}`);
 
+/**
+ * The V8 flags a measured server runs with: those `npm start` sets (the heap cap of package.json's
+ * `config.max_heap_mb`), or BENCH_SERVER_NODE_FLAGS (empty: none, as plain `strapi start`).
+ */
+const serverNodeFlags = () =>
+  (process.env.BENCH_SERVER_NODE_FLAGS ?? `--max-old-space-size=${require(path.join(ROOT, 'package.json')).config.max_heap_mb}`).split(' ').filter(Boolean);
+
 /** Removes a SQLite database file and its companions. */
 const removeSqlite = (file) => {
   for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${file}${ext}`, { force: true });
 };
 
-module.exports = { ROOT, DIST, PG, secretsEnv, benchApp, pgAdmin, pgQuery, pgUrl, removeSqlite };
+module.exports = { ROOT, DIST, PG, secretsEnv, benchApp, pgAdmin, pgQuery, pgUrl, removeSqlite, serverNodeFlags };

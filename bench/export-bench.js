@@ -12,7 +12,7 @@
  *  14. the same masked export encrypted to an export recipient (CMS EnvelopedData) vs sent as a plain CSV
  *      file, interleaved (target ratio <= 1.3)
  * BENCH_RSS_CUSTOMERS (default 200000) and BENCH_AUDIT_EVENTS (default 1000000) adjust 13 and 15;
- * BENCH_SERVER_NODE_FLAGS passes V8 flags to the server of 13 (e.g. "--max-old-space-size=256").
+ * The server of 13 runs with the heap cap `npm start` sets; BENCH_SERVER_NODE_FLAGS replaces it (empty: none).
  * Prints one line `BENCH_EXPORT <json>`. A second argument runs some figures only: `… sqlite 13` or `12,15`.
  * `--serve` is the child server of figure 13 (see rssOf).
  */
@@ -21,7 +21,7 @@ const fs = require('fs');
 const { randomBytes } = require('crypto');
 const { spawn } = require('child_process');
 const { interleave, median, percentile } = require('./stats');
-const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
+const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite, serverNodeFlags } = require('./app');
 const { UID, seedCustomers } = require('./seed');
 
 const client = process.argv[2] === '--serve' ? process.env.DATABASE_CLIENT || 'sqlite' : process.argv[2] || 'sqlite';
@@ -306,9 +306,7 @@ const kb = (status, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(s
  * sampled, and not the start-up's own peak (booting Strapi takes more than a streamed export should).
  */
 const rssOf = async (appDir, token, size) => {
-  // BENCH_SERVER_NODE_FLAGS: V8 flags of the measured server (e.g. a heap cap, as a deployment would set one).
-  const flags = (process.env.BENCH_SERVER_NODE_FLAGS || '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...flags, __filename, '--serve', appDir], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...serverNodeFlags(), __filename, '--serve', appDir], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   /** The next line of the child's output that matches `re` (polled: the child prints little). */

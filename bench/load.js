@@ -32,7 +32,7 @@ const path = require('path');
 const fs = require('fs');
 const { spawn } = require('child_process');
 const { performance } = require('perf_hooks');
-const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgQuery, pgUrl, removeSqlite } = require('./app');
+const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgQuery, pgUrl, removeSqlite, serverNodeFlags } = require('./app');
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -198,7 +198,7 @@ const person = (seed) => {
 
 const startServer = (name, env, appDir, seed) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'load-server.js')], {
+    const child = spawn(process.execPath, [...serverNodeFlags(), path.join(__dirname, 'load-server.js')], {
       cwd: ROOT,
       env: { ...env, LOAD_SERVER_NAME: name, LOAD_APP_DIR: appDir, LOAD_SEED: String(seed) },
       stdio: ['ignore', 2, 2, 'ipc'],
