@@ -1,0 +1,65 @@
+/**
+ * Erasure in the admin panel (headless Chromium): a super admin opens a customer, the Erasure side panel's
+ * "Erase for good" asks for a reason and the typed word ERASE (the confirm button stays disabled until both
+ * are given), erases, and the reloaded edit view shows the husk; the tombstone keeps the reason.
+ * Needs the admin panel built first (`npx strapi build`).
+ */
+import fs from 'fs';
+import path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
+import { UIDS } from '../../plugins/id-vault/shared';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, '.tmp', 'e2e');
+
+let app: TestApp;
+let browser: Browser;
+let page: Page;
+let base: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  app = await bootStrapi({ serveAdminPanel: true });
+  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const admin = await adminUser(app, 'strapi-super-admin');
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await page.goto(`${base}/admin/auth/login`);
+  await page.fill('input[name=email]', admin.email);
+  await page.fill('input[name=password]', admin.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+test('Erase for good needs a reason and the typed word, then the edit view shows the husk', async () => {
+  const person = syntheticPerson(4411);
+  const customer = await systemDocs(app, UIDS.customer).create({ data: { kind: 'personal', name: 'E2E erasure person', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone } });
+  await page.goto(`${base}/admin/content-manager/collection-types/${UIDS.customer}/${customer.documentId}`);
+  await page.getByRole('button', { name: 'Erase for good' }).click();
+  const dialog = page.getByRole('alertdialog');
+  const confirm = dialog.getByRole('button', { name: 'Erase for good' });
+  await dialog.getByLabel('Reason').fill('Customer asked to be forgotten');
+  await expect(confirm.isDisabled()).resolves.toBe(true); // the typed word is missing
+  await dialog.getByLabel('Type ERASE to confirm').fill('ERASE');
+  await expect(confirm.isDisabled()).resolves.toBe(false);
+  await page.waitForTimeout(400); // the dialog's fade-in, for the screenshot
+  await page.screenshot({ path: path.join(SHOTS, 'erasure-dialog.png') });
+  await confirm.click();
+  await page.getByRole('textbox', { name: /^name/i }).and(page.locator('[value="[erased]"]')).waitFor({ timeout: 60000 });
+  await page.screenshot({ path: path.join(SHOTS, 'erasure-husk.png') });
+  const tombstone = await app.strapi.db.query(UIDS.erasure).findOne({ where: { customerDocumentId: customer.documentId } });
+  expect(tombstone).toMatchObject({ reason: 'Customer asked to be forgotten', replayed: false });
+});
