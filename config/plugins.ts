@@ -43,7 +43,7 @@ export default ({ env }) => {
         scans: {
           store: useS3 ? 's3' : 'local',
           dir: env('ID_VAULT_SCAN_DIR', null),
-          s3: useS3 ? { ...s3, prefix: env('ID_VAULT_S3_SCAN_PREFIX', 'id-vault-scans/') } : null,
+          s3: useS3 ? { ...s3, prefix: env('ID_VAULT_S3_SCAN_PREFIX', 'id-vault-scans/'), ledgerPrefix: env('ID_VAULT_S3_LEDGER_PREFIX', 'id-vault-erasures/') } : null,
           maxFileBytes: Math.round(env.float('ID_VAULT_SCAN_MAX_FILE_MB', 10) * MB),
           maxFiles: env.int('ID_VAULT_SCAN_MAX_FILES', 10),
           maxCustomerBytes: Math.round(env.float('ID_VAULT_SCAN_MAX_CUSTOMER_MB', 50) * MB),

@@ -6,7 +6,8 @@ export interface ScanConfig {
   /** Local store directory; null: `<app>/.vault-data/scans` (outside public/ and what `strapi develop` watches). */
   dir: string | null;
   /** S3 store: a private bucket or prefix, the same settings as the Media Library's aws-s3 provider. */
-  s3: { bucket: string; prefix: string; region: string; endpoint?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string } | null;
+  /** `ledgerPrefix`: where the erasure ledger's entries go in the same bucket (never under `prefix`). */
+  s3: { bucket: string; prefix: string; ledgerPrefix?: string; region: string; endpoint?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string } | null;
   /** Largest file, in bytes (the guides: 10 MB). */
   maxFileBytes: number;
   /** Most files in one upload request. */
@@ -71,6 +72,10 @@ export default {
     const scans = { ...DEFAULT_SCAN_CONFIG, ...(config.scans ?? {}) };
     if (scans.store !== 'local' && scans.store !== 's3') throw new Error('id-vault: scans.store (ID_VAULT_SCAN_STORE) must be local or s3');
     if (scans.store === 's3' && !scans.s3?.bucket) throw new Error('id-vault: the s3 scan store needs a bucket (ID_VAULT_S3_BUCKET)');
+    const ledgerPrefix = scans.s3?.ledgerPrefix ?? 'id-vault-erasures/';
+    if (scans.store === 's3' && (ledgerPrefix.startsWith(scans.s3!.prefix) || scans.s3!.prefix.startsWith(ledgerPrefix))) {
+      throw new Error('id-vault: the erasure ledger\'s S3 prefix (ID_VAULT_S3_LEDGER_PREFIX) must not overlap the scans\' (ID_VAULT_S3_SCAN_PREFIX)');
+    }
     for (const k of ['maxFileBytes', 'maxFiles', 'maxCustomerBytes', 'maxPixels'] as const) {
       if (!positive(scans[k])) throw new Error(`id-vault: scans.${k} must be a positive whole number`);
     }

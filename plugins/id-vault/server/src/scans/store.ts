@@ -66,16 +66,35 @@ const localStore = (dir: string): ScanStore => {
   };
 };
 
-/** S3 through @aws-sdk/client-s3 (the upload provider's own dependency), in a private bucket or prefix. */
-const s3Store = (cfg: NonNullable<ScanStoreConfig['s3']>): ScanStore => {
-  // Loaded only when configured: the SDK is large.
-  const { S3Client, PutObjectCommand, GetObjectCommand, DeleteObjectCommand, ListObjectsV2Command } = require('@aws-sdk/client-s3');
-  const client = new S3Client({
+type S3Config = NonNullable<ScanStoreConfig['s3']>;
+
+/** @aws-sdk/client-s3 (the upload provider's own dependency), loaded only when configured: the SDK is large. */
+const s3Client = (cfg: S3Config) => {
+  const sdk = require('@aws-sdk/client-s3');
+  const client = new sdk.S3Client({
     region: cfg.region,
     endpoint: cfg.endpoint,
     forcePathStyle: cfg.forcePathStyle ?? !!cfg.endpoint,
     ...(cfg.accessKeyId ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } } : {}),
   });
+  /** Every key under `prefix`, in the bucket's (lexical) order. */
+  const keys = async (prefix: string): Promise<string[]> => {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: cfg.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) out.push(String(o.Key));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  };
+  return { sdk, client, keys };
+};
+
+/** S3, in a private bucket or prefix. */
+const s3Store = (cfg: S3Config): ScanStore => {
+  const { sdk, client, keys } = s3Client(cfg);
+  const { PutObjectCommand, GetObjectCommand, DeleteObjectCommand } = sdk;
   const Key = (name: string) => `${cfg.prefix}${checked(name)}`;
   const body = async (name: string): Promise<Readable> => (await client.send(new GetObjectCommand({ Bucket: cfg.bucket, Key: Key(name) }))).Body;
   return {
@@ -96,14 +115,7 @@ const s3Store = (cfg: NonNullable<ScanStoreConfig['s3']>): ScanStore => {
       await client.send(new DeleteObjectCommand({ Bucket: cfg.bucket, Key: Key(name) }));
     },
     async list() {
-      const names: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: cfg.bucket, Prefix: cfg.prefix, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) names.push(String(o.Key).slice(cfg.prefix.length));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return names.filter((n) => NAME.test(n));
+      return (await keys(cfg.prefix)).map((k) => k.slice(cfg.prefix.length)).filter((n) => NAME.test(n));
     },
   };
 };
@@ -114,4 +126,88 @@ export const createScanStore = (cfg: ScanStoreConfig): ScanStore => {
     return s3Store(cfg.s3);
   }
   return localStore(cfg.dir);
+};
+
+/**
+ * Where the erasure ledger lives: beside the scan store, never in the database or its backups. Local: one
+ * append-only file per installation id in a directory of its own, each line fsynced. S3 (with the S3 scan
+ * store): one object per entry under a prefix of the same bucket, `<prefix><installation id>/<time>-<random>.json`
+ * (S3 cannot append; a PUT is atomic, so an entry is there whole or not at all).
+ */
+export interface LedgerStore {
+  /** For messages: the file or the bucket and prefix. */
+  where(name: string): string;
+  append(name: string, line: string): Promise<void>;
+  /** Every entry in the order written, each with where it is (a line number or an object key) for messages. */
+  read(name: string): Promise<Array<{ at: string; line: string }>>;
+}
+
+export interface LedgerStoreConfig {
+  store: 'local' | 's3';
+  dir: string;
+  s3?: (S3Config & { ledgerPrefix?: string }) | null;
+}
+
+const INSTALL = /^[0-9a-f]{24}$/;
+const install = (name: string) => {
+  if (!INSTALL.test(name)) throw new Error('id-vault: bad installation id for the erasure ledger');
+  return name;
+};
+
+const localLedger = (dir: string): LedgerStore => {
+  const file = (name: string) => path.join(dir, `${install(name)}.jsonl`);
+  return {
+    where: file,
+    async append(name, line) {
+      await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+      const handle = await fs.promises.open(file(name), 'a', 0o600);
+      try {
+        await handle.write(`${line}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    async read(name) {
+      if (!fs.existsSync(file(name))) return [];
+      const lines = (await fs.promises.readFile(file(name), 'utf8')).split('\n');
+      return lines.flatMap((line, i) => (line.trim() ? [{ at: `line ${i + 1}`, line }] : []));
+    },
+  };
+};
+
+const s3Ledger = (cfg: S3Config & { ledgerPrefix?: string }): LedgerStore => {
+  const { sdk, client, keys } = s3Client(cfg);
+  const prefix = (name: string) => `${cfg.ledgerPrefix ?? 'id-vault-erasures/'}${install(name)}/`;
+  return {
+    where: (name) => `s3://${cfg.bucket}/${prefix(name)}`,
+    async append(name, line) {
+      // Time first (zero-padded milliseconds), so the bucket's order is the order of writing.
+      const Key = `${prefix(name)}${String(Date.now()).padStart(15, '0')}-${randomBytes(6).toString('hex')}.json`;
+      await client.send(new sdk.PutObjectCommand({ Bucket: cfg.bucket, Key, Body: Buffer.from(line, 'utf8'), ACL: 'private', ContentType: 'application/json' }));
+    },
+    async read(name) {
+      const all = await keys(prefix(name));
+      const out: Array<{ at: string; line: string }> = new Array(all.length);
+      // A few GETs at a time: a start-up reads the whole ledger.
+      let next = 0;
+      const worker = async () => {
+        while (next < all.length) {
+          const i = next++;
+          const res = await client.send(new sdk.GetObjectCommand({ Bucket: cfg.bucket, Key: all[i] }));
+          out[i] = { at: `object ${all[i]}`, line: await res.Body.transformToString('utf8') };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, all.length) }, worker));
+      return out;
+    },
+  };
+};
+
+export const createLedgerStore = (cfg: LedgerStoreConfig): LedgerStore => {
+  if (cfg.store === 's3') {
+    if (!cfg.s3?.bucket) throw new Error('id-vault: the S3 scan store needs ID_VAULT_S3_BUCKET for the erasure ledger too');
+    return s3Ledger(cfg.s3);
+  }
+  return localLedger(cfg.dir);
 };

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
@@ -7,6 +6,7 @@ import { describeCaller } from '../domain';
 import { ledgerLine, parseMasterKeys, readLedgerLine, type LedgerEntry, type MasterKeyRing } from '../crypto';
 import { asSystem } from '../utils/caller';
 import { scanError as httpError } from '../scans/errors';
+import { createLedgerStore, type LedgerStore } from '../scans/store';
 import { getService, PLUGIN_ID, stamps, UIDS } from '../utils/strapi';
 
 /** What an erased customer's name becomes (the column is required; the value says what happened, nothing else). */
@@ -49,7 +49,13 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr, attributes: m.attributes as Record<string, any> };
   };
 
-  const ledgerDir = () => process.env.ID_VAULT_LEDGER_DIR || path.join(strapi.dirs.app.root, '.vault-data', 'erasures');
+  let ledgerStore: LedgerStore | null = null;
+  /** The ledger beside the scan store: ID_VAULT_LEDGER_DIR (default `<app>/.vault-data/erasures`), or the S3 bucket. */
+  const ledger = () =>
+    (ledgerStore ??= createLedgerStore({
+      ...(strapi.config.get('plugin::id-vault.scans') as any),
+      dir: process.env.ID_VAULT_LEDGER_DIR || path.join(strapi.dirs.app.root, '.vault-data', 'erasures'),
+    }));
   const installId = async (): Promise<string> => {
     const store = strapi.store({ type: 'plugin', name: PLUGIN_ID, key: INSTALL_KEY });
     let id = (await store.get({})) as string | null;
@@ -59,29 +65,16 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     }
     return id;
   };
-  const ledgerFile = async () => path.join(ledgerDir(), `${await installId()}.jsonl`);
 
-  /** Appends one entry and flushes it to disk before returning: an erasure the ledger does not hold never starts. */
-  const appendLedger = async (entry: Omit<LedgerEntry, 'keyId' | 'mac'>) => {
-    await fs.promises.mkdir(ledgerDir(), { recursive: true, mode: 0o700 });
-    const handle = await fs.promises.open(await ledgerFile(), 'a', 0o600);
-    try {
-      await handle.write(`${ledgerLine(masterRing(), entry)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  };
+  /** Appends one entry, durably (fsynced, or a completed PUT), before returning: an erasure the ledger does not hold never starts. */
+  const appendLedger = async (entry: Omit<LedgerEntry, 'keyId' | 'mac'>) => ledger().append(await installId(), ledgerLine(masterRing(), entry));
 
   const readLedger = async (): Promise<LedgerEntry[]> => {
-    const file = await ledgerFile();
-    if (!fs.existsSync(file)) return [];
-    const lines = (await fs.promises.readFile(file, 'utf8')).split('\n');
+    const name = await installId();
     const entries: LedgerEntry[] = [];
-    for (const [i, line] of lines.entries()) {
-      if (!line.trim()) continue;
+    for (const { at, line } of await ledger().read(name)) {
       const read = readLedgerLine(masterRing(), line);
-      if ('problem' in read) throw new Error(`id-vault: the erasure ledger ${file} does not verify at line ${i + 1} (${read.problem}); refusing to start until it is restored from its own copy`);
+      if ('problem' in read) throw new Error(`id-vault: the erasure ledger ${ledger().where(name)} does not verify at ${at} (${read.problem}); refusing to start until it is restored from its own copy`);
       entries.push(read.entry);
     }
     return entries;
