@@ -29,6 +29,7 @@ const { loadStrapi } = require('./lib');
     bar.stop();
     console.log(`keys:rotate: ${result.rewrapped} data keys re-wrapped under ${result.activeMasterKeyId}.`);
     if (result.checkpointResignedFrom) console.log(`keys:rotate: the latest audit checkpoint was re-signed (it was under ${result.checkpointResignedFrom}).`);
+    if (result.ledgerResigned) console.log(`keys:rotate: ${result.ledgerResigned} erasure-ledger entries re-signed under ${result.activeMasterKeyId}.`);
     for (const u of result.usage.filter((x) => !x.active)) {
       console.log(`keys:rotate: master key ${u.masterKeyId} now wraps ${u.dataKeys} data keys in the database${u.dataKeys ? '' : ' — it may leave ID_VAULT_MASTER_KEYS once no kept backup needs it'}.`);
     }

@@ -2,9 +2,10 @@
  * Master-key rotation (`npm run keys:rotate`): start-up refuses a ring that lacks a master key stored data
  * keys need (naming it); the command re-wraps every data key under the active key while another process
  * (this test's Strapi) keeps reading and writing; a kill -9 in the middle loses nothing and a rerun finishes;
- * the key bytes never change; the latest audit checkpoint is re-signed; afterwards the old key can leave the
+ * the key bytes never change; the latest audit checkpoint and the erasure ledger are re-signed; afterwards the old key can leave the
  * ring and everything still decrypts and verifies.
  */
+import fs from 'fs';
 import path from 'path';
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -17,7 +18,9 @@ const DAY = 86_400_000;
 const OLD = newMasterKeyEntry('rotold');
 const NEW = newMasterKeyEntry('rotnew');
 const SYNTHETIC_KEYS = 4000;
-const saved = { keys: process.env.ID_VAULT_MASTER_KEYS, batch: process.env.ID_VAULT_ROTATE_BATCH };
+const saved = { keys: process.env.ID_VAULT_MASTER_KEYS, batch: process.env.ID_VAULT_ROTATE_BATCH, ledger: process.env.ID_VAULT_LEDGER_DIR };
+const ledgerDir = path.join(ROOT, '.tmp', 'test', `ledger-${randomBytes(4).toString('hex')}`);
+const ledgerLines = () => fs.readdirSync(ledgerDir).flatMap((f) => fs.readFileSync(path.join(ledgerDir, f), 'utf8').trim().split('\n'));
 const script = path.join(ROOT, 'scripts', 'keys-rotate.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,8 +31,11 @@ const people = [syntheticPerson(1501), syntheticPerson(1502), syntheticPerson(15
 afterAll(async () => {
   await app?.close();
   process.env.ID_VAULT_MASTER_KEYS = saved.keys;
-  if (saved.batch === undefined) delete process.env.ID_VAULT_ROTATE_BATCH;
-  else process.env.ID_VAULT_ROTATE_BATCH = saved.batch;
+  for (const [k, v] of [['ID_VAULT_ROTATE_BATCH', saved.batch], ['ID_VAULT_LEDGER_DIR', saved.ledger]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  fs.rmSync(ledgerDir, { recursive: true, force: true });
 });
 
 /** Every stored data key, unwrapped under `ring`: key id → key bytes (hex). */
@@ -43,8 +49,14 @@ const underKey = async (knex: any, id: string) => Number((await knex('idv_data_k
 test('rotation re-wraps every key under the new master key, survives kill -9, and lets the old key go', async () => {
   // Before: everything under the old key, with a checkpoint of a prune signed by it.
   process.env.ID_VAULT_MASTER_KEYS = OLD;
+  process.env.ID_VAULT_LEDGER_DIR = ledgerDir;
   app = await bootStrapi({ keep: true });
   database = app.database;
+  // An erasure, whose ledger line the old key signs.
+  const gone = await systemDocs(app, UIDS.customer).create({ data: { kind: 'personal', name: 'Erased before the rotation', idType: 'resident-id', idNumber: syntheticPerson(1507).idNumber } });
+  const superAdmin = { Authorization: `Bearer ${await adminSession(app, 'strapi-super-admin')}` };
+  expect((await app.http().post(`/id-vault/customers/${gone.documentId}/erase`).set(superAdmin).send({ reason: 'before the rotation' })).status).toBe(200);
+  expect(ledgerLines().map((l) => JSON.parse(l).keyId)).toEqual(['rotold']);
   const ids: string[] = [];
   for (const [i, p] of people.entries()) {
     ids.push((await systemDocs(app, UIDS.customer).create({ data: { kind: 'personal', name: `Rotated ${i}`, idType: 'resident-id', idNumber: p.idNumber, phone: p.phone } })).documentId);
@@ -116,6 +128,9 @@ test('rotation re-wraps every key under the new master key, survives kill -9, an
   expect(rerun.stdout).toMatch(/data keys re-wrapped under rotnew/);
   expect(rerun.stdout).toMatch(/re-signed \(it was under rotold\)/);
   expect(rerun.stdout).toMatch(/master key rotold now wraps 0 data keys in the database/);
+  // The ledger's entry is appended again under the new key (the ledger is only ever appended to).
+  expect(rerun.stdout).toMatch(/1 erasure-ledger entries re-signed under rotnew/);
+  expect(ledgerLines().map((l) => JSON.parse(l).keyId)).toEqual(['rotold', 'rotnew']);
   expect(await underKey(app.knex, 'rotold')).toBe(0);
   // Same key bytes for every key that existed before: nothing was lost or changed, only re-wrapped.
   const after = await unwrapAll(app.knex, NEW);
@@ -127,7 +142,8 @@ test('rotation re-wraps every key under the new master key, survives kill -9, an
   await app.close();
   app = null;
 
-  // The old key leaves the ring: start-up, reads, and the audit chain (from the re-signed checkpoint) all hold.
+  // The old key leaves the ring: start-up (the ledger's old line is covered by its copy), reads, and the
+  // audit chain (from the re-signed checkpoint) all hold.
   process.env.ID_VAULT_MASTER_KEYS = NEW;
   app = await bootStrapi({ database });
   const reader = await apiToken(app.strapi, 'full-access');

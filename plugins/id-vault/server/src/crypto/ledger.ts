@@ -49,3 +49,36 @@ export const readLedgerLine = (ring: MasterKeyRing, line: string): { entry: Ledg
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { problem: 'mac-mismatch' };
   return { entry: { customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId, mac: e.mac } };
 };
+
+/** What makes two entries the same erasure, whichever key signed them. */
+const sameErasure = (e: Pick<LedgerEntry, 'customerDocumentId' | 'erasedAt' | 'refs'>) => canonicalJson({ c: e.customerDocumentId, t: e.erasedAt, r: [...e.refs].sort() });
+
+/**
+ * A whole ledger, authenticated: its entries, or the first problem and where it is. An entry under a master
+ * key the ring no longer holds is accepted only when the same erasure is also there under a key it holds
+ * (`keys:rotate` appends such copies): the copy authenticates the content, and a ledger is only ever
+ * appended to. Anything else that does not verify is a problem.
+ */
+export const readLedger = (ring: MasterKeyRing, items: Array<{ at: string; line: string }>): { entries: LedgerEntry[] } | { problem: LedgerProblem; at: string } => {
+  const entries: LedgerEntry[] = [];
+  const unknown: Array<{ at: string; line: string }> = [];
+  for (const item of items) {
+    const read = readLedgerLine(ring, item.line);
+    if ('entry' in read) entries.push(read.entry);
+    else if (read.problem === 'key-unknown') unknown.push(item);
+    else return { problem: read.problem, at: item.at };
+  }
+  const known = new Set(entries.map(sameErasure));
+  for (const item of unknown) {
+    if (!known.has(sameErasure(JSON.parse(item.line)))) return { problem: 'key-unknown', at: item.at };
+  }
+  return { entries };
+};
+
+/** The entries to append again under the ring's active key: those under an older key with no copy under the active one. */
+export const entriesToResign = (ring: MasterKeyRing, entries: LedgerEntry[]): LedgerEntry[] => {
+  const current = new Set(entries.filter((e) => e.keyId === ring.active.id).map(sameErasure));
+  const out = new Map<string, LedgerEntry>();
+  for (const e of entries) if (e.keyId !== ring.active.id && !current.has(sameErasure(e))) out.set(sameErasure(e), e);
+  return [...out.values()];
+};

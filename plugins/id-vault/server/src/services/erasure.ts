@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { describeCaller } from '../domain';
-import { ledgerLine, parseMasterKeys, readLedgerLine, type LedgerEntry, type MasterKeyRing } from '../crypto';
+import { entriesToResign, ledgerLine, parseMasterKeys, readLedger as readLedgerEntries, type LedgerEntry, type MasterKeyRing } from '../crypto';
 import { asSystem } from '../utils/caller';
 import { scanError as httpError } from '../scans/errors';
 import { createLedgerStore, type LedgerStore } from '../scans/store';
@@ -71,13 +71,9 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
 
   const readLedger = async (): Promise<LedgerEntry[]> => {
     const name = await installId();
-    const entries: LedgerEntry[] = [];
-    for (const { at, line } of await ledger().read(name)) {
-      const read = readLedgerLine(masterRing(), line);
-      if ('problem' in read) throw new Error(`id-vault: the erasure ledger ${ledger().where(name)} does not verify at ${at} (${read.problem}); refusing to start until it is restored from its own copy`);
-      entries.push(read.entry);
-    }
-    return entries;
+    const read = readLedgerEntries(masterRing(), await ledger().read(name));
+    if ('problem' in read) throw new Error(`id-vault: the erasure ledger ${ledger().where(name)} does not verify at ${read.at} (${read.problem}); refusing to start until it is restored from its own copy`);
+    return read.entries;
   };
 
   /** The customer's identity documents (ids and documentIds), whatever their state. */
@@ -192,6 +188,16 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
      * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
      * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
      */
+    /**
+     * After a master-key rotation: appends a copy, under the active key, of every entry signed by an older
+     * one (append-only, like every write to the ledger), so the older key may leave the ring. Returns how many.
+     */
+    async resignLedger(): Promise<number> {
+      const todo = entriesToResign(masterRing(), await readLedger());
+      for (const e of todo) await appendLedger({ customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs });
+      return todo.length;
+    },
+
     async applyLedger(): Promise<number> {
       const entries = await readLedger();
       if (!entries.length) return 0;

@@ -12,6 +12,8 @@ export interface RotationResult {
   failed: number;
   /** Master key id the latest audit checkpoint was re-signed from, or null if it needed nothing. */
   checkpointResignedFrom: string | null;
+  /** Erasure-ledger entries appended again under the active key (those an older key signed). */
+  ledgerResigned: number;
   usage: MasterKeyUsage[];
 }
 
@@ -82,9 +84,10 @@ const rotation = ({ strapi }: { strapi: Core.Strapi }) => {
           total = rewrapped + failed + left;
         }
         const checkpointResignedFrom = await audit().resignCheckpoint();
+        const ledgerResigned = await getService(strapi, 'erasure').resignLedger();
         const usage = await keys().usage();
-        await audit().record({ action: 'keys.rotate', outcome: failed ? 'failure' : 'success', caller: system, details: { to: active, rewrapped, failed, checkpointResignedFrom, usage } });
-        return { activeMasterKeyId: active, rewrapped, failed, checkpointResignedFrom, usage };
+        await audit().record({ action: 'keys.rotate', outcome: failed ? 'failure' : 'success', caller: system, details: { to: active, rewrapped, failed, checkpointResignedFrom, ledgerResigned, usage } });
+        return { activeMasterKeyId: active, rewrapped, failed, checkpointResignedFrom, ledgerResigned, usage };
       } catch (e) {
         await audit().record({ action: 'keys.rotate', outcome: 'failure', caller: system, details: { to: active, rewrapped, failed, error: (e as any).code ?? (e as Error).name } }).catch(() => {});
         throw e;
