@@ -18,8 +18,8 @@ const fieldsOf = (uid: string) =>
     .filter(([name, a]) => !a.private && !['createdBy', 'updatedBy'].includes(name))
     .map(([name]) => name);
 
-/** An admin user in a new role that may read customers and documents under one condition. */
-const scopedAdmin = async (name: string, condition: string) => {
+/** An admin user in a new role that may read customers and documents under one condition (and use these plugin actions). */
+const scopedAdmin = async (name: string, condition: string, pluginActions: string[] = []) => {
   const roles = app.strapi.service('admin::role');
   const role = await roles.create({ name: `Scope ${name}`, description: 'test' });
   await roles.assignPermissions(
@@ -31,6 +31,7 @@ const scopedAdmin = async (name: string, condition: string) => {
       conditions: [condition],
     }))
   );
+  if (pluginActions.length) await roles.addPermissions(role.id, pluginActions.map((a) => ({ action: `plugin::id-vault.${a}`, subject: null, properties: {}, conditions: [] })));
   const email = `${name}@example.test`;
   const password = 'Scope-test-Pw1';
   const user = await app.strapi.service('admin::user').create({ email, firstname: name, lastname: 'Test', password, isActive: true, roles: [role.id] });
@@ -42,7 +43,7 @@ const scopedAdmin = async (name: string, condition: string) => {
 beforeAll(async () => {
   app = await bootStrapi();
   const aliceMine = await scopedAdmin('alice-mine', CONDITIONS.mine);
-  const aliceUnit = await scopedAdmin('alice-unit', CONDITIONS.myUnit);
+  const aliceUnit = await scopedAdmin('alice-unit', CONDITIONS.myUnit, ['customer.erase', 'customer.reveal', 'export.masked', 'scan.view']);
   const bobBelow = await scopedAdmin('bob-below', CONDITIONS.myUnitOrBelow);
   const bobUnit = await scopedAdmin('bob-unit', CONDITIONS.myUnit);
 
@@ -105,4 +106,23 @@ test('the plugin actions are registered for the roles page', async () => {
   for (const uid of ['customer.reveal', 'customer.view-hidden', 'customer.hide', 'export.masked', 'export.plain', 'audit.read', 'grant.request', 'grant.approve', 'settings.manage', 'keys.manage']) {
     expect(actions).toContain(`plugin::id-vault.${uid}`);
   }
+});
+
+test("the plugin's own admin routes keep to the Content Manager scope: reveal, scans, export, erasure", async () => {
+  const alice = { Authorization: `Bearer ${sessions['alice-unit']}` };
+  for (const key of ['b', 's', 'none']) {
+    expect((await app.http().post(`/id-vault/customers/${ids[key]}/reveal`).set(alice).send({ fields: ['idNumber'], reason: 'scope test' })).status).toBe(404);
+    expect((await app.http().get(`/id-vault/identity-documents/${ids[`doc-${key}`]}/scans`).set(alice)).status).toBe(404);
+    expect((await app.http().post(`/id-vault/customers/${ids[key]}/erase`).set(alice).send({ reason: 'scope test' })).status).toBe(404);
+  }
+  expect(await app.knex('idv_erasures')).toEqual([]);
+  const exported = await app.http().get('/id-vault/customers/export?format=jsonl').set(alice).buffer(true).parse((res, done) => {
+    let text = '';
+    res.on('data', (c: Buffer) => (text += c));
+    res.on('end', () => done(null, text));
+  });
+  expect(exported.status).toBe(200);
+  expect(String(exported.body).split('\n').filter(Boolean).map((l) => JSON.parse(l).name)).toEqual(['Scope a']);
+  expect((await app.http().get(`/id-vault/identity-documents/${ids['doc-a']}/scans`).set(alice)).status).toBe(200);
+  expect((await app.http().post(`/id-vault/customers/${ids.a}/erase`).set(alice).send({ reason: 'scope test' })).status).toBe(200);
 });
