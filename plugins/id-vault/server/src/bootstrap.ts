@@ -51,6 +51,13 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
       options: { rule: process.env.ID_VAULT_AUDIT_PRUNE_CRON ?? '30 3 * * *' },
     },
   });
+  // Daily at 03:45: retention candidates listed (and auto-erase rules carried out), once across processes.
+  strapi.cron.add({
+    idVaultRetention: {
+      task: () => getService(strapi, 'retention').job().catch((e) => strapi.log.error(`id-vault: retention job failed: ${e.message}`)),
+      options: { rule: process.env.ID_VAULT_RETENTION_CRON ?? '45 3 * * *' },
+    },
+  });
   await getService(strapi, 'audit').record({
     action: 'vault.start',
     outcome: 'success',
