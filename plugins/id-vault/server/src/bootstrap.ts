@@ -19,7 +19,8 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
 
   // Refuse to serve when stored data keys need a master key the ring lacks (it names the key ids).
   await getService(strapi, 'keys').checkRing();
-  await getService(strapi, 'keys').indexRoot();
+  // The blind-index root in use (a fresh install creates version 1; an index rotation adds the next).
+  await getService(strapi, 'index-rotation').ensureRoot();
   // Erased stays erased: whatever a restore brought back of an erased customer is erased again before serving.
   await getService(strapi, 'erasure').applyLedger();
 

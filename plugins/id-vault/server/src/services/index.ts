@@ -14,6 +14,7 @@ import erasure from './erasure';
 import exportRecipients from './export-recipients';
 import anomalies from './anomalies';
 import retention from './retention';
+import indexRotation from './index-rotation';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -32,6 +33,7 @@ export default {
   'export-recipients': exportRecipients,
   anomalies,
   retention,
+  'index-rotation': indexRotation,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

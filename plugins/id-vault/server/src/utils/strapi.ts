@@ -16,6 +16,7 @@ import type { ErasureService } from '../services/erasure';
 import type { ExportRecipientsService } from '../services/export-recipients';
 import type { AnomaliesService } from '../services/anomalies';
 import type { RetentionService } from '../services/retention';
+import type { IndexRotationService } from '../services/index-rotation';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
@@ -35,6 +36,7 @@ interface Services {
   'export-recipients': ExportRecipientsService;
   anomalies: AnomaliesService;
   retention: RetentionService;
+  'index-rotation': IndexRotationService;
 }
 
 /** The one typed way to reach a service of this plugin. */
