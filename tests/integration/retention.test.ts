@@ -213,17 +213,20 @@ test('dismissal keeps the record; it is listed again only once it changed and is
 });
 
 test('an auto-erase rule erases by itself, as the system, and records it', async () => {
-  const put = await app.http().put('/id-vault/retention/settings').set(admin).send({ settings: { ...RULES, customers: { ...RULES.customers, autoErase: true } } });
+  const put = await app.http().put('/id-vault/retention/settings').set(admin).send({ settings: { customers: { ...RULES.customers, autoErase: true }, documents: { ...RULES.documents, autoErase: true } } });
   expect(put.status).toBe(200);
+  ids.expiredToo = (await systemDocs(app, UIDS.identityDocument).create({ data: { type: 'passport', documentNumber: 'E77778888', expiresAt: daysAgo(100), customer: ids.fresh } })).documentId;
   const result = await retention().scan();
-  // The pending stale customers (kept's new version, outside) are erased; documents stay under review.
-  expect(result).toMatchObject({ autoErased: 2, autoFailed: 0 });
+  // The pending stale customers (kept's new version, outside) are erased, the newly expired document deleted.
+  expect(result).toMatchObject({ found: { 'document-expired': 1 }, listed: 1, autoErased: 3, autoFailed: 0 });
+  expect(await app.knex('idv_identity_documents').where({ document_id: ids.expiredToo })).toEqual([]);
+  expect(await app.knex('idv_data_keys').where({ ref: `${UIDS.identityDocument}#${ids.expiredToo}` })).toEqual([]);
   for (const k of ['kept', 'outside']) {
     expect((await app.knex('idv_customers').where({ document_id: ids[k] }).first()).name).toBe('[erased]');
     expect(await app.knex('idv_erasures').where({ customer_document_id: ids[k] }).first()).toMatchObject({ erased_by_type: 'system', reason: 'retention rule: not updated for 5 years (automatic)' });
   }
   expect((await app.knex('idv_customers').where({ document_id: ids.fresh }).first()).name).toBe('Still Here');
-  expect(await app.knex('idv_retention_candidates').where({ status: 'auto-erased' })).toHaveLength(2);
+  expect(await app.knex('idv_retention_candidates').where({ status: 'auto-erased' })).toHaveLength(3);
   await app.http().put('/id-vault/retention/settings').set(admin).send({ settings: RULES });
 });
 
@@ -237,7 +240,7 @@ test('every step is audited, with counts and ids, never values', async () => {
   expect(erasures).toHaveLength(3);
   const raw = JSON.stringify(await app.knex('idv_audit_events').select('*'));
   for (const p of Object.values(people)) for (const v of [p.idNumber, p.phone]) expect(raw).not.toContain(v);
-  for (const v of ['Long Gone', 'Still Here', 'Kept On Purpose', 'Other Unit', 'E11112222']) expect(raw).not.toContain(v);
+  for (const v of ['Long Gone', 'Still Here', 'Kept On Purpose', 'Other Unit', 'E11112222', 'E77778888']) expect(raw).not.toContain(v);
 });
 
 test('two processes: the second one’s cron runs today’s scan, the first one’s job skips it, the cron does not run it again', async () => {
