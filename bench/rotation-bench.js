@@ -11,15 +11,23 @@
  * 17: erasing a customer with an identity document (keys destroyed, document deleted, index rows dropped,
  * columns blanked, tombstone, ledger line fsynced) against deleting the same kind of customer and its
  * document through the document service, median of each over interleaved rounds.
+ * 18: `npm run keys:rotate-index`'s walk over BENCH_INDEX_CUSTOMERS (default 20000) customers seeded with their
+ * blind index (the index-rotation service: a batch of 500 records read, each searchable value decrypted and
+ * its tokens computed under the new root, the batch's rows of the new root replaced, a checkpoint) against
+ * the baseline of the same batches reading the same rows and rewriting each batch's index rows as they are,
+ * without cryptography. Records/s of the walk (between its first and last batch: the two 7 s waits for other
+ * processes are left out and printed apart).
  * Then one line `BENCH_ROTATION <json>`.
  */
 const path = require('path');
 const fs = require('fs');
 const { randomBytes } = require('crypto');
 const { ROOT, DIST, secretsEnv, benchApp, pgAdmin, pgUrl, removeSqlite } = require('./app');
+const { seedCustomers } = require('./seed');
 
 const client = process.argv[2] || 'sqlite';
 const N = Number(process.env.BENCH_CUSTOMERS || 50000);
+const INDEX_N = Number(process.env.BENCH_INDEX_CUSTOMERS || 20000);
 const BATCH = 500;
 const log = (...a) => console.error(`[bench rotation ${client}]`, ...a);
 
@@ -113,7 +121,48 @@ const dbName = `idvault_bench_rot_${process.pid}`;
     const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
     const erase = { a: median(times.erase), b: median(times.remove) };
     console.log(`17. erasing a customer with a document: ${erase.a.toFixed(1)} ms vs ${erase.b.toFixed(1)} ms deleting one through the document service (median of ${ROUNDS}) → ratio ${(erase.a / erase.b).toFixed(2)}`);
-    console.log(`BENCH_ROTATION ${JSON.stringify({ client, keys: N, rotation, baseline, erase })}`);
+
+    log(`seeding ${INDEX_N} customers with their blind index…`);
+    await seedCustomers(strapi, { client, from: 1000000, to: 1000000 + INDEX_N, twins: false, log });
+    await knex.raw(client === 'postgres' ? 'vacuum analyze' : 'analyze');
+    const columns = ['id_number', 'phone', 'email', 'address'];
+    // Baseline: the same batches over the same rows, each batch's index rows deleted and written again as they are.
+    const indexBaseline = async () => {
+      const t = process.hrtime.bigint();
+      let walked = 0;
+      for (let after = 0; ; ) {
+        const page = await knex.transaction(async (trx) => {
+          const ids = await trx('idv_customers').where('id', '>', after).orderBy('id').limit(BATCH).select('id', 'document_id');
+          if (!ids.length) return ids;
+          const docIds = ids.map((r) => r.document_id);
+          await trx('idv_customers').whereIn('document_id', docIds).select('document_id', ...columns);
+          const rows = await trx('idv_blind_indexes').where('subject', 'plugin::id-vault.customer').whereIn('doc_id', docIds).select('*');
+          await trx('idv_blind_indexes').whereIn('id', rows.map((r) => r.id)).del();
+          if (rows.length) await trx.batchInsert('idv_blind_indexes', rows, 200);
+          return ids;
+        });
+        if (!page.length) break;
+        walked += page.length;
+        after = page[page.length - 1].id;
+      }
+      return walked / (Number(process.hrtime.bigint() - t) / 1e9);
+    };
+    const indexBefore = await indexBaseline();
+    log('rotating the index root…');
+    const marks = [];
+    const t2 = process.hrtime.bigint();
+    const indexResult = await strapi.plugin('id-vault').service('index-rotation').rotate((done, _total, phase) => {
+      if (phase === 'reindex') marks.push({ done, at: process.hrtime.bigint() });
+    });
+    const indexTotal = Number(process.hrtime.bigint() - t2) / 1e9;
+    const first = marks[0];
+    const last = marks[marks.length - 1];
+    const indexRate = (last.done - first.done) / (Number(last.at - first.at) / 1e9);
+    const indexBase = (indexBefore + (await indexBaseline())) / 2;
+    if (indexResult.failed) throw new Error(`rotate-index: ${indexResult.failed} values did not decrypt`);
+    const index = { customers: INDEX_N, rate: indexRate, baseline: indexBase, total: indexTotal, rows: indexResult.tokens };
+    console.log(`18. rotate-index over ${INDEX_N} customers: ${indexRate.toFixed(0)} records/s vs ${indexBase.toFixed(0)} records/s rewriting the same index rows without cryptography → ratio ${(indexRate / indexBase).toFixed(2)} (whole command ${indexTotal.toFixed(1)} s, 14 s of it the two waits)`);
+    console.log(`BENCH_ROTATION ${JSON.stringify({ client, keys: N, rotation, baseline, erase, index })}`);
   } finally {
     await strapi.destroy().catch(() => {});
     if (client === 'postgres') await pgAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});

@@ -19,7 +19,7 @@
  *  12–15: bench/export-bench.js
  *  16. master-key rotation rate, data keys/s, vs the same batched row updates without cryptography
  *  17. erasing a customer with an identity document vs deleting one through the document service
- *  16, 17: bench/rotation-bench.js
+ *  16, 17, 18: bench/rotation-bench.js
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -106,4 +106,5 @@ for (const r of rotations) {
   console.log(`\n${r.client}`);
   console.log(`16. key rotation, ${r.keys} data keys: ${fmt(r.rotation, 0)} keys/s vs ${fmt(r.baseline, 0)} keys/s for the same batched row updates without cryptography → ratio ${fmt(r.rotation / r.baseline)} (no target)`);
   console.log(`17. erasing a customer with a document ${fmt(r.erase.a, 1)} ms vs deleting one through the document service ${fmt(r.erase.b, 1)} ms (medians) → ratio ${fmt(r.erase.a / r.erase.b)} (no target)`);
+  if (r.index) console.log(`18. rotate-index over ${r.index.customers} customers ${fmt(r.index.rate, 0)} records/s vs ${fmt(r.index.baseline, 0)} records/s rewriting the same index rows without cryptography → ratio ${fmt(r.index.rate / r.index.baseline)} (whole command ${fmt(r.index.total, 1)} s; no target)`);
 }

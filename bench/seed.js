@@ -24,6 +24,8 @@ const seedCustomers = async (strapi, { client, from = 0, to, twins = true, blind
   const ring = core.parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
   const vault = strapi.plugin('id-vault').service('vault');
   const attrs = strapi.plugin('id-vault').service('fields').of(UID);
+  // The index root in use (keys:rotate-index adds versions): tokensFor computes under it.
+  const [rootVersion] = await strapi.plugin('id-vault').service('index-rotation').activeVersions();
   const now = client === 'postgres' ? new Date() : Date.now();
   const stamp = { created_at: now, updated_at: now, published_at: now };
   const docId = () => `b${randomBytes(12).toString('hex').slice(0, 23)}`;
@@ -53,7 +55,7 @@ const seedCustomers = async (strapi, { client, from = 0, to, twins = true, blind
       for (const [documentId, p] of plains) {
         for (const attr of attrs) {
           for (const token of await vault.tokensFor(UID, attr, p[attr.name])) {
-            index.push({ document_id: docId(), subject: UID, field: attr.name, token, doc_id: documentId, ...stamp });
+            index.push({ document_id: docId(), subject: UID, field: attr.name, token, doc_id: documentId, root_version: rootVersion, ...stamp });
           }
         }
       }

@@ -30,7 +30,7 @@ export default {
   register(app: any) {
     app.registerPlugin({ id: PLUGIN_ID, name: 'ID Vault' });
 
-    // Settings → ID Vault: /admin/settings/id-vault/field-access, …/required-documents and …/export-recipients
+    // Settings → ID Vault: /admin/settings/id-vault/field-access, …/required-documents, …/retention, …/keys and …/export-recipients
     app.addSettingsLink({ id: PLUGIN_ID, intlLabel: t('settings.section', 'ID Vault') }, [
       {
         id: 'field-access',
@@ -45,6 +45,13 @@ export default {
         intlLabel: t('required.title', 'Required documents'),
         permissions: PERMISSIONS.settings,
         Component: () => import('./pages/RequiredDocuments'),
+      },
+      {
+        id: 'retention',
+        to: `${PLUGIN_ID}/retention`,
+        intlLabel: t('retention.title', 'Retention'),
+        permissions: PERMISSIONS.retention,
+        Component: () => import('./pages/Retention'),
       },
       {
         id: 'keys',

@@ -29,6 +29,8 @@ export const PERMISSIONS = {
   keys: [permission('keys.manage')],
   /** Erase customers for good (the edit view's Erasure panel). */
   erase: [permission('customer.erase')],
+  /** Settings → ID Vault → Retention: either is enough (rules with settings.manage, candidates with customer.erase). */
+  retention: [permission('settings.manage'), permission('customer.erase')],
 };
 
 /** The server's message of a failed request (`{ error: { message } }`), else the error's own. */

@@ -19,7 +19,8 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
 
   // Refuse to serve when stored data keys need a master key the ring lacks (it names the key ids).
   await getService(strapi, 'keys').checkRing();
-  await getService(strapi, 'keys').indexRoot();
+  // The blind-index root in use (a fresh install creates version 1; an index rotation adds the next).
+  await getService(strapi, 'index-rotation').ensureRoot();
   // Erased stays erased: whatever a restore brought back of an erased customer is erased again before serving.
   await getService(strapi, 'erasure').applyLedger();
 
@@ -49,6 +50,13 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
     idVaultAuditPrune: {
       task: () => audit.pruneJob().catch((e) => strapi.log.error(`id-vault: audit prune failed: ${e.message}`)),
       options: { rule: process.env.ID_VAULT_AUDIT_PRUNE_CRON ?? '30 3 * * *' },
+    },
+  });
+  // Daily at 03:45: retention candidates listed (and auto-erase rules carried out), once across processes.
+  strapi.cron.add({
+    idVaultRetention: {
+      task: () => getService(strapi, 'retention').job().catch((e) => strapi.log.error(`id-vault: retention job failed: ${e.message}`)),
+      options: { rule: process.env.ID_VAULT_RETENTION_CRON ?? '45 3 * * *' },
     },
   });
   await getService(strapi, 'audit').record({

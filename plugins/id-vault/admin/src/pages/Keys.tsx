@@ -11,6 +11,12 @@ interface KeysStatus {
   pending: number;
   lastRotation: { at: string; outcome: string; rewrapped: number; failed: number; to: string | null } | null;
   inProgress: { startedAt: string; total: number; left: number } | null;
+  /** The blind-index root (npm run keys:rotate-index). */
+  indexRoot: {
+    version: number;
+    inProgress: { from: number; to: number; phase: 'reindex' | 'retire'; startedAt: string | null; done: number; total: number } | null;
+    lastRotation: { at: string; outcome: string; from: number | null; to: number | null } | null;
+  };
 }
 
 /** How often the page re-reads the status while a rotation runs (in another process: `npm run keys:rotate`). */
@@ -31,7 +37,7 @@ const KeysPage = () => {
     load();
   }, [load]);
   React.useEffect(() => {
-    if (!status?.inProgress) return;
+    if (!status?.inProgress && !status?.indexRoot?.inProgress) return;
     const timer = setTimeout(load, POLL_MS);
     return () => clearTimeout(timer);
   }, [status, load]);
@@ -42,6 +48,7 @@ const KeysPage = () => {
   const when = (iso: string) => formatDate(new Date(iso), { dateStyle: 'medium', timeStyle: 'short' });
   const title = formatMessage(t('keys.title', 'Keys'));
   const progress = status.inProgress;
+  const index = status.indexRoot;
   return (
     <Page.Main>
       <Page.Title>{title}</Page.Title>
@@ -132,6 +139,42 @@ const KeysPage = () => {
                     )
                   : formatMessage(t('keys.none-pending', 'Every data key is under the active master key.'))}
               </Typography>
+            </Flex>
+          </Box>
+          <Box background="neutral0" hasRadius shadow="filterShadow" padding={6}>
+            <Flex direction="column" alignItems="stretch" gap={3}>
+              <Typography variant="delta">{formatMessage(t('keys.index.title', 'Blind-index root'))}</Typography>
+              <Typography>{formatMessage(t('keys.index.version', 'Version {version} is in use for exact search.'), { version: index.version })}</Typography>
+              {index.inProgress && (
+                <>
+                  <Meter
+                    value={index.inProgress.total ? (100 * Math.min(index.inProgress.done, index.inProgress.total)) / index.inProgress.total : 0}
+                    label={formatMessage(
+                      index.inProgress.phase === 'retire'
+                        ? t('keys.index.retiring', 'Version {to} is current; the rows and key of version {from} are being removed')
+                        : t('keys.index.progress', 'Re-indexing under version {to}: {done} of {total} records'),
+                      { from: index.inProgress.from, to: index.inProgress.to, done: formatNumber(index.inProgress.done), total: formatNumber(index.inProgress.total) },
+                    )}
+                  />
+                  <Typography variant="pi" textColor="neutral600">
+                    {formatMessage(
+                      t('keys.index.in-progress.hint', 'Exact search matches under both versions meanwhile. If the command was stopped, run npm run keys:rotate-index again: it goes on from its checkpoint.'),
+                    )}
+                  </Typography>
+                </>
+              )}
+              {!index.inProgress && (
+                <Typography variant="pi" textColor="neutral600">
+                  {index.lastRotation
+                    ? formatMessage(
+                        index.lastRotation.outcome === 'success'
+                          ? t('keys.index.last.ok', 'Last index rotation {at}: version {from} replaced by {to}.')
+                          : t('keys.index.last.failed', 'Last index rotation {at} did not finish. See the audit log (keys.rotate-index).'),
+                        { at: when(index.lastRotation.at), from: index.lastRotation.from ?? '', to: index.lastRotation.to ?? '' },
+                      )
+                    : formatMessage(t('keys.index.never', 'No index rotation yet. On the server, npm run keys:rotate-index computes every blind index under a new root.'))}
+                </Typography>
+              )}
             </Flex>
           </Box>
         </Flex>

@@ -15,6 +15,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
   const auditLog = () => getService(strapi, 'audit-log');
   const recipients = () => getService(strapi, 'export-recipients');
   const anomalies = () => getService(strapi, 'anomalies');
+  const retention = () => getService(strapi, 'retention');
 
   return {
     async getAccessPolicy(ctx: any) {
@@ -120,6 +121,24 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     },
     async putAnomalySettings(ctx: any) {
       ctx.body = { data: await anomalies().saveSettings(ctx.request.body?.settings) };
+    },
+    async getRetentionSettings(ctx: any) {
+      ctx.body = { data: await retention().settings() };
+    },
+    async putRetentionSettings(ctx: any) {
+      ctx.body = { data: await retention().saveSettings(ctx.request.body?.settings) };
+    },
+    async retentionScan(ctx: any) {
+      ctx.body = { data: await retention().scan() };
+    },
+    async retentionCandidates(ctx: any) {
+      ctx.body = { data: await retention().list(ctx.query ?? {}) };
+    },
+    async approveRetentionCandidate(ctx: any) {
+      ctx.body = { data: await retention().approve(ctx.state.user, ctx.params.id, ctx.request.body) };
+    },
+    async dismissRetentionCandidate(ctx: any) {
+      ctx.body = { data: await retention().dismiss(ctx.state.user, ctx.params.id, ctx.request.body) };
     },
     async revokeGrant(ctx: any) {
       ctx.body = { data: await grants().decide(ctx.state.user, ctx.params.documentId, 'revoke', canApprove(ctx)) };

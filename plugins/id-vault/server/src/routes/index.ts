@@ -98,6 +98,14 @@ export default {
       admin('POST', '/anomalies/:id/clear', 'clearAnomaly', [ACTIONS['anomaly.clear']]),
       admin('GET', '/anomaly-settings', 'getAnomalySettings', [ACTIONS['audit.read']]),
       admin('PUT', '/anomaly-settings', 'putAnomalySettings', [ACTIONS['settings.manage']]),
+      // Retention: the rules (any admin reads them, settings.manage changes them or runs the scan now); the
+      // candidates a rule found, approved (erased) or dismissed by an archive admin (customer.erase, row scope).
+      admin('GET', '/retention/settings', 'getRetentionSettings'),
+      admin('PUT', '/retention/settings', 'putRetentionSettings', [ACTIONS['settings.manage']]),
+      admin('POST', '/retention/scan', 'retentionScan', [ACTIONS['settings.manage']]),
+      admin('GET', '/retention/candidates', 'retentionCandidates', [ACTIONS['customer.erase']]),
+      admin('POST', '/retention/candidates/:id/approve', 'approveRetentionCandidate', [ACTIONS['customer.erase']]),
+      admin('POST', '/retention/candidates/:id/dismiss', 'dismissRetentionCandidate', [ACTIONS['customer.erase']]),
       admin('GET', '/required-documents', 'getRequiredDocuments'),
       admin('PUT', '/required-documents', 'putRequiredDocuments', [ACTIONS['settings.manage']]),
       // Export recipients (integrators' certificates). The list is any admin's: the Export button offers it, and it

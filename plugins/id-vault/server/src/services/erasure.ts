@@ -185,6 +185,30 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
+     * Deletes one identity document for good (a retention rule's expired document): its data key destroyed
+     * (so its scans' sealed bytes too), the document deleted — its scans, scan objects and blind-index rows go
+     * with it (lifecycles) and its customer's completeness is recomputed — in one transaction, as the system.
+     * The caller checks that the document is within reach first. Returns the counts, or null when it is gone.
+     */
+    deleteDocument(documentId: string): Promise<{ documents: number; scans: number; dataKeys: number } | null> {
+      return asSystem(() =>
+        strapi.db.transaction(async ({ trx }: any) => {
+          const doc = await strapi.db.query(UIDS.identityDocument).findOne({ where: { documentId }, select: ['id'] });
+          if (!doc) return null;
+          const keysTable = table(UIDS.dataKey);
+          const refs = [ref(UIDS.identityDocument, documentId)];
+          const keyIds: string[] = (await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).select({ keyId: keysTable.col('keyId') })).map((r: any) => r.keyId);
+          const scanTable = table(UIDS.scan);
+          const scans = Number((await trx(scanTable.name).where(scanTable.col('documentRef'), documentId).count({ n: '*' }).first()).n);
+          await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).del();
+          await strapi.db.query(UIDS.identityDocument).delete({ where: { id: doc.id } });
+          getService(strapi, 'keys').forget(keyIds);
+          return { documents: 1, scans, dataKeys: keyIds.length };
+        })
+      ) as any;
+    },
+
+    /**
      * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
      * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
      */

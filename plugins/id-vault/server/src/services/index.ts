@@ -13,6 +13,8 @@ import rotation from './rotation';
 import erasure from './erasure';
 import exportRecipients from './export-recipients';
 import anomalies from './anomalies';
+import retention from './retention';
+import indexRotation from './index-rotation';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -30,6 +32,8 @@ export default {
   erasure,
   'export-recipients': exportRecipients,
   anomalies,
+  retention,
+  'index-rotation': indexRotation,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -10,7 +10,8 @@ import {
 } from '../crypto';
 import { UIDS, withKnex, stamps } from '../utils/strapi';
 
-const INDEX_ROOT_REF = 'index-root';
+/** The data-key ref of the blind-index root of `version` (version 1 keeps the ref it always had). */
+export const indexRootRef = (version: number) => (version === 1 ? 'index-root' : `index-root:v${version}`);
 
 /** Data keys re-wrapped per transaction by a rotation (ID_VAULT_ROTATE_BATCH, default 500). */
 const rotateBatch = () => Math.max(1, Math.floor(Number(process.env.ID_VAULT_ROTATE_BATCH)) || 500);
@@ -47,7 +48,7 @@ const CACHE_SIZE = Math.max(100, Number(process.env.ID_VAULT_KEY_CACHE_SIZE) || 
 const keys = ({ strapi }: { strapi: Core.Strapi }) => {
   let ring: MasterKeyRing | null = null;
   const unwrapped = new Map<string, Buffer>();
-  let indexRoot: Buffer | null = null;
+  const indexRoots = new Map<number, Buffer>();
 
   /** Which key id each ref names (refs never change key: erasure deletes the row, rotation re-wraps). */
   const refs = new Map<string, string>();
@@ -235,10 +236,32 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
         return { seen: rows.length, rewrapped, failed, lastId: rows.length ? Number(rows[rows.length - 1].id) : afterId };
       });
     },
-    /** Root of the per-field blind-index keys: a stored data key, so master-key rotation is a re-wrap. */
-    async indexRoot(): Promise<Buffer> {
-      if (!indexRoot) indexRoot = (await keyForRef(INDEX_ROOT_REF)).key;
-      return indexRoot;
+    /**
+     * Root of the per-field blind-index keys of `version`: a stored data key, so master-key rotation is a
+     * re-wrap. `create`: make it when it does not exist (a fresh install's version 1, or the next version an
+     * index rotation starts); otherwise a missing root is an error, never a new random root that would
+     * silently match nothing.
+     */
+    async indexRootAt(version: number, create = false): Promise<Buffer> {
+      let root = indexRoots.get(version);
+      if (root) return root;
+      const ref = indexRootRef(version);
+      const found = create ? await keyForRef(ref) : await select(ref);
+      if (!found) throw new Error(`id-vault: the blind-index root of version ${version} is missing from the database`);
+      root = found.key;
+      indexRoots.set(version, root);
+      return root;
+    },
+    /** Destroys the blind-index root of `version` (an index rotation retires the old one); returns whether there was one. */
+    async retireIndexRoot(version: number): Promise<boolean> {
+      const t = table();
+      const ref = indexRootRef(version);
+      const row = await strapi.db.connection(t.name).where(t.col('ref'), ref).first({ keyId: t.col('keyId') });
+      if (row) await strapi.db.connection(t.name).where(t.col('ref'), ref).del();
+      indexRoots.delete(version);
+      refs.delete(ref);
+      if (row) unwrapped.delete(row.keyId);
+      return !!row;
     },
   };
 };

@@ -56,7 +56,11 @@ const rotation = ({ strapi }: { strapi: Core.Strapi }) => {
           ? { startedAt: started.at, total: Number(started.details.pending ?? 0), left: pending }
           : null;
       const last = finished ? { at: finished.at, outcome: finished.outcome, rewrapped: finished.details.rewrapped ?? 0, failed: finished.details.failed ?? 0, to: finished.details.to ?? null } : null;
-      return { activeMasterKeyId: keys().activeMasterKeyId(), masterKeys: usage, pending, lastRotation: last, inProgress };
+      // The blind-index root: its version, an index rotation in progress (npm run keys:rotate-index), the last one.
+      const index = await getService(strapi, 'index-rotation').status();
+      const indexFinished = await lastEvent('keys.rotate-index');
+      const lastIndexRotation = indexFinished ? { at: indexFinished.at, outcome: indexFinished.outcome, from: indexFinished.details.from ?? null, to: indexFinished.details.to ?? null } : null;
+      return { activeMasterKeyId: keys().activeMasterKeyId(), masterKeys: usage, pending, lastRotation: last, inProgress, indexRoot: { ...index, lastRotation: lastIndexRotation } };
     },
 
     async rotate(progress: (done: number, total: number) => void = () => {}): Promise<RotationResult> {

@@ -18,8 +18,13 @@ import type { EncryptedAttribute } from './fields';
 import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
 type Entry = Record<string, any>;
-/** Blind-index tokens of one record, per field: 'e…' exact, 'p…' prefix. An empty list clears the field. */
-export type FieldTokens = Map<string, string[]>;
+/** One blind-index token ('e…' exact, 'p…' prefix) under the index root of `version`. */
+export interface IndexToken {
+  token: string;
+  version: number;
+}
+/** Blind-index tokens of one record, per field, under every index root in use. An empty list clears the field. */
+export type FieldTokens = Map<string, IndexToken[]>;
 
 /**
  * The storage boundary and its mirror on the way out. Writing: validate plaintext, encrypt it under the
@@ -42,11 +47,14 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     return { name: meta.tableName as string, col: (attr: string) => (meta.attributes[attr]?.columnName ?? attr) as string };
   };
 
-  const fieldKey = async (uid: string, field: string): Promise<Buffer> => {
-    const k = `${uid}\u0000${field}`;
+  /** The index root versions in use: the current one, and the next one while an index rotation runs. */
+  const versions = () => getService(strapi, 'index-rotation').activeVersions();
+
+  const fieldKey = async (uid: string, field: string, version: number): Promise<Buffer> => {
+    const k = `${version}\u0000${uid}\u0000${field}`;
     let key = fieldKeys.get(k);
     if (!key) {
-      key = fieldIndexKey(await keys().indexRoot(), uid, field);
+      key = fieldIndexKey(await keys().indexRootAt(version), uid, field);
       fieldKeys.set(k, key);
     }
     return key;
@@ -58,10 +66,11 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     return normalise(canonical.ok ? canonical.value : raw, attr.options.normalise);
   };
 
-  const tokensFor = async (uid: string, attr: EncryptedAttribute, plain: string): Promise<string[]> => {
+  /** The tokens of one plaintext value under the index root of `version` (default: the current one). */
+  const tokensFor = async (uid: string, attr: EncryptedAttribute, plain: string, version?: number): Promise<string[]> => {
     const { searchable, indexBits, prefixLength } = attr.options;
     if (searchable === 'none') return [];
-    const key = await fieldKey(uid, attr.name);
+    const key = await fieldKey(uid, attr.name, version ?? (await versions())[0]);
     const value = indexForm(attr, plain);
     const tokens = [`e${exactIndex(key, value, indexBits)}`];
     if (searchable === 'exact-prefix') {
@@ -110,6 +119,11 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     tokensFor,
 
+    /** Drops the fields' HMAC keys derived from the index root of `version` (retired by an index rotation). */
+    forgetIndexKeys(version: number): void {
+      for (const k of [...fieldKeys.keys()]) if (k.startsWith(`${version}\u0000`)) fieldKeys.delete(k);
+    },
+
     /**
      * Encrypts every encrypted attribute present in `data` in place and returns its blind-index tokens.
      * Idempotent: a value that already is ciphertext of this very record and field is kept (publish copies
@@ -147,7 +161,9 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
           throw new IdVaultValidationError(attr.name, 'must be a string');
         }
         plain[attr.name] = value;
-        tokens.set(attr.name, await tokensFor(uid, attr, value));
+        const list: IndexToken[] = [];
+        for (const version of await versions()) for (const token of await tokensFor(uid, attr, value, version)) list.push({ token, version });
+        tokens.set(attr.name, list);
       }
       return { tokens, plain, newKey: dk?.created === true };
     },
@@ -161,7 +177,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       const q = strapi.db.query(UIDS.blindIndex);
       // A document whose data key was created by this very write has no index rows yet.
       if (!newDocument) await q.deleteMany({ where: { subject: uid, docId, field: { $in: [...tokens.keys()] } } });
-      const rows = [...tokens].flatMap(([field, list]) => list.map((token) => ({ subject: uid, field, token, docId })));
+      const rows = [...tokens].flatMap(([field, list]) => list.map(({ token, version }) => ({ subject: uid, field, token, docId, rootVersion: version })));
       if (rows.length) await q.createMany({ data: rows });
     },
 
@@ -187,24 +203,27 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       if (searchable === 'none') {
         throw new IdVaultQueryError(attr.name, `${attr.name} is encrypted and not searchable`);
       }
-      const key = await fieldKey(uid, attr.name);
-      let tokens: string[];
-      if (operator === '$eq' || operator === '$in') {
-        tokens = values.map((v) => `e${exactIndex(key, indexForm(attr, String(v)), indexBits)}`);
-      } else if (operator === '$startsWith') {
-        if (searchable !== 'exact-prefix') {
-          throw new IdVaultQueryError(attr.name, `${attr.name} is encrypted with an exact index only: use $eq or $in`);
+      // Under every index root in use: during an index rotation a document may be indexed under either.
+      const tokens: string[] = [];
+      for (const version of await versions()) {
+        const key = await fieldKey(uid, attr.name, version);
+        if (operator === '$eq' || operator === '$in') {
+          tokens.push(...values.map((v) => `e${exactIndex(key, indexForm(attr, String(v)), indexBits)}`));
+        } else if (operator === '$startsWith') {
+          if (searchable !== 'exact-prefix') {
+            throw new IdVaultQueryError(attr.name, `${attr.name} is encrypted with an exact index only: use $eq or $in`);
+          }
+          const form = normalise(String(values[0]), attr.options.normalise);
+          if (Array.from(form).length !== prefixLength) {
+            throw new IdVaultQueryError(attr.name, `${attr.name}: $startsWith on this encrypted field takes exactly ${prefixLength} characters`);
+          }
+          tokens.push(`p${prefixIndex(key, form, prefixLength, indexBits)}`);
+        } else {
+          throw new IdVaultQueryError(
+            attr.name,
+            `${attr.name} is encrypted: only $eq, $in${searchable === 'exact-prefix' ? ', $startsWith' : ''}, $null and $notNull can filter on it`
+          );
         }
-        const form = normalise(String(values[0]), attr.options.normalise);
-        if (Array.from(form).length !== prefixLength) {
-          throw new IdVaultQueryError(attr.name, `${attr.name}: $startsWith on this encrypted field takes exactly ${prefixLength} characters`);
-        }
-        tokens = [`p${prefixIndex(key, form, prefixLength, indexBits)}`];
-      } else {
-        throw new IdVaultQueryError(
-          attr.name,
-          `${attr.name} is encrypted: only $eq, $in${searchable === 'exact-prefix' ? ', $startsWith' : ''}, $null and $notNull can filter on it`
-        );
       }
       if (!tokens.length) return [];
       // One round trip for the matching documents and their wrapped data keys, which the read that
