@@ -182,6 +182,16 @@ describe('exports and reveals of an admin', () => {
     expect((await openAnomalies()).map((a) => a.id)).toContain(alert.id);
   });
 
+  test('the suspended account may not change the anomaly settings (it could switch its own suspension off)', async () => {
+    const res = await putSettings(admins.tripper.jwt, { ...LOW, suspend: false });
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toMatch(/open anomaly alert/);
+    expect((await app.http().get('/id-vault/anomaly-settings').set(bearer(superAdmin))).body.data).toEqual(LOW);
+    expect((await adminExport(admins.tripper.jwt)).status).toBe(403);
+    const [denied] = await events({ action: 'anomaly-settings.update', outcome: 'denied' });
+    expect(denied).toMatchObject({ actorType: 'admin', actorId: String(admins.tripper.id), details: { reason: 'own-alert-open' } });
+  });
+
   test('an archive admin clears it (audited) → export and reveal work again, and the count starts afresh', async () => {
     const res = await app.http().post(`/id-vault/anomalies/${alert.id}/clear`).set(bearer(admins.clearer.jwt)).send({ reason: 'quarterly report, confirmed by phone' });
     expect(res.status).toBe(200);
@@ -195,8 +205,9 @@ describe('exports and reveals of an admin', () => {
       subjectId: String(alert.id),
       details: { kind: 'exports', actorType: 'admin', actorId: String(admins.tripper.id), reason: 'quarterly report, confirmed by phone' },
     });
+    // Twice: told it was cleared already (409). One conditional UPDATE clears it, so two at once cannot both.
     const again = await app.http().post(`/id-vault/anomalies/${alert.id}/clear`).set(bearer(admins.clearer.jwt)).send({ reason: 'twice' });
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(409);
 
     expect((await adminExport(admins.tripper.jwt)).status).toBe(200);
     expect((await adminReveal(admins.tripper.jwt)).status).toBe(200);

@@ -43,13 +43,15 @@ const candidates = async (who: Record<string, string>, query: Record<string, str
 };
 const byKey = (list: any[]) => Object.fromEntries(list.map((c: any) => [Object.keys(ids).find((k) => ids[k] === c.subjectDocumentId), c]));
 
-/** An admin whose role reads customers and documents of their own org unit only, and may erase. */
+/** An admin whose role reads and edits customers and documents of their own org unit only, and may erase. */
 const scopedReviewer = async () => {
   const roles = app.strapi.service('admin::role');
   const role = await roles.create({ name: 'Retention reviewer (unit)', description: 'test' });
   const fields = (uid: string) => Object.entries<any>(app.strapi.getModel(uid).attributes).filter(([n, a]) => !a.private && !['createdBy', 'updatedBy'].includes(n)).map(([n]) => n);
   await roles.assignPermissions(role.id, [
-    ...[UIDS.customer, UIDS.identityDocument].map((subject) => ({ action: 'plugin::content-manager.explorer.read', subject, properties: { fields: fields(subject) }, conditions: [CONDITIONS.myUnit] })),
+    ...[UIDS.customer, UIDS.identityDocument].flatMap((subject) =>
+      ['read', 'update'].map((verb) => ({ action: `plugin::content-manager.explorer.${verb}`, subject, properties: { fields: fields(subject) }, conditions: [CONDITIONS.myUnit] }))
+    ),
     { action: 'plugin::id-vault.customer.erase', subject: null },
   ]);
   const email = `reviewer-${randomBytes(3).toString('hex')}@example.test`;

@@ -18,18 +18,23 @@ const fieldsOf = (uid: string) =>
     .filter(([name, a]) => !a.private && !['createdBy', 'updatedBy'].includes(name))
     .map(([name]) => name);
 
-/** An admin user in a new role that may read customers and documents under one condition (and use these plugin actions). */
-const scopedAdmin = async (name: string, condition: string, pluginActions: string[] = []) => {
+/**
+ * An admin user in a new role that may read customers and documents under one condition (and, with
+ * `write`, edit them under it; by default when given plugin actions to use).
+ */
+const scopedAdmin = async (name: string, condition: string, pluginActions: string[] = [], write = pluginActions.length > 0) => {
   const roles = app.strapi.service('admin::role');
   const role = await roles.create({ name: `Scope ${name}`, description: 'test' });
   await roles.assignPermissions(
     role.id,
-    [UIDS.customer, UIDS.identityDocument].map((subject) => ({
-      action: 'plugin::content-manager.explorer.read',
-      subject,
-      properties: { fields: fieldsOf(subject) },
-      conditions: [condition],
-    }))
+    [UIDS.customer, UIDS.identityDocument].flatMap((subject) =>
+      (write ? ['read', 'update'] : ['read']).map((verb) => ({
+        action: `plugin::content-manager.explorer.${verb}`,
+        subject,
+        properties: { fields: fieldsOf(subject) },
+        conditions: [condition],
+      }))
+    )
   );
   if (pluginActions.length) await roles.addPermissions(role.id, pluginActions.map((a) => ({ action: `plugin::id-vault.${a}`, subject: null, properties: {}, conditions: [] })));
   const email = `${name}@example.test`;
@@ -42,7 +47,7 @@ const scopedAdmin = async (name: string, condition: string, pluginActions: strin
 
 beforeAll(async () => {
   app = await bootStrapi();
-  const aliceMine = await scopedAdmin('alice-mine', CONDITIONS.mine);
+  const aliceMine = await scopedAdmin('alice-mine', CONDITIONS.mine, ['customer.erase'], false);
   const aliceUnit = await scopedAdmin('alice-unit', CONDITIONS.myUnit, ['customer.erase', 'customer.reveal', 'export.masked', 'scan.view']);
   const bobBelow = await scopedAdmin('bob-below', CONDITIONS.myUnitOrBelow);
   const bobUnit = await scopedAdmin('bob-unit', CONDITIONS.myUnit);
@@ -108,7 +113,7 @@ test('the plugin actions are registered for the roles page', async () => {
   }
 });
 
-test("the plugin's own admin routes keep to the Content Manager scope: reveal, scans, export, erasure", async () => {
+test("the plugin's own admin routes keep to the Content Manager scope: reveal, scans, export, erasure (read and write scope)", async () => {
   const alice = { Authorization: `Bearer ${sessions['alice-unit']}` };
   for (const key of ['b', 's', 'none']) {
     expect((await app.http().post(`/id-vault/customers/${ids[key]}/reveal`).set(alice).send({ fields: ['idNumber'], reason: 'scope test' })).status).toBe(404);
@@ -124,5 +129,8 @@ test("the plugin's own admin routes keep to the Content Manager scope: reveal, s
   expect(exported.status).toBe(200);
   expect(String(exported.body).split('\n').filter(Boolean).map((l) => JSON.parse(l).name)).toEqual(['Scope a']);
   expect((await app.http().get(`/id-vault/identity-documents/${ids['doc-a']}/scans`).set(alice)).status).toBe(200);
+  // Erasing is a write: who may read a customer but not change it may not erase it.
+  const readOnly = await app.http().post(`/id-vault/customers/${ids.a}/erase`).set({ Authorization: `Bearer ${sessions['alice-mine']}` }).send({ reason: 'scope test' });
+  expect({ status: readOnly.status, message: readOnly.body.error?.message }).toEqual({ status: 403, message: 'this customer is outside the rows you may change' });
   expect((await app.http().post(`/id-vault/customers/${ids.a}/erase`).set(alice).send({ reason: 'scope test' })).status).toBe(200);
 });

@@ -7,11 +7,11 @@ interface Props {
   open: boolean;
   onOpenChange: (open: boolean) => void;
   title: string;
-  hint: string;
+  hint?: string;
   confirmLabel: string;
   /** Runs with the trimmed reason while the confirm button shows it is busy; the caller closes the dialog. */
   onConfirm: (reason: string) => Promise<void>;
-  /** The shortest reason accepted (the server's own rule for this action). */
+  /** The shortest reason accepted (the server's own rule for this action); 0: the reason is optional. */
   minLength?: number;
   danger?: boolean;
   /** More fields below the reason (e.g. a typed confirmation) and whether they are complete. */
@@ -19,7 +19,7 @@ interface Props {
   ready?: boolean;
 }
 
-/** A dialog that asks for the reason an action is recorded with (reveal, clearing an alert, erasure). */
+/** A dialog that asks for the reason an action is recorded with (reveal, clearing an alert, erasure, retention). */
 export const ReasonDialog = ({ open, onOpenChange, title, hint, confirmLabel, onConfirm, minLength = 3, danger, children, ready = true }: Props) => {
   const { formatMessage } = useIntl();
   const [reason, setReason] = React.useState('');
@@ -40,7 +40,7 @@ export const ReasonDialog = ({ open, onOpenChange, title, hint, confirmLabel, on
       <Dialog.Content>
         <Dialog.Header>{title}</Dialog.Header>
         <Dialog.Body>
-          <Field.Root name="reason" required width="100%" hint={hint}>
+          <Field.Root name="reason" required={minLength > 0} width="100%" hint={hint}>
             <Field.Label>{formatMessage(t('reveal.reason', 'Reason'))}</Field.Label>
             <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
             <Field.Hint />

@@ -5,14 +5,12 @@ import {
   Box,
   Button,
   Checkbox,
-  Dialog,
   Field,
   Flex,
   NumberInput,
   Table,
   Tbody,
   Td,
-  Textarea,
   Th,
   Thead,
   Tr,
@@ -23,6 +21,7 @@ import { isFetchError, Layouts, Page, useNotification, useRBAC } from '@strapi/s
 import { useIntl } from 'react-intl';
 import { typeLabel } from '../documents';
 import { action, errorMessage, PERMISSIONS, t, useVaultApi } from '../utils';
+import { ReasonDialog } from '../components/ReasonDialog';
 
 /** The rules as the server holds them (server/src/domain/retention.ts, which the admin bundle cannot import). */
 interface RetentionSettings {
@@ -132,52 +131,29 @@ const Rules = ({ saved, editable, onSaved }: { saved: RetentionSettings; editabl
 const DecideDialog = ({ candidate, decision, onClose, onDone }: { candidate: Candidate; decision: 'approve' | 'dismiss'; onClose: () => void; onDone: () => void }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
-  const [reason, setReason] = React.useState('');
-  const [busy, setBusy] = React.useState(false);
   const approve = decision === 'approve';
-  const submit = async () => {
-    setBusy(true);
-    const body = reason.trim() ? { reason: reason.trim() } : {};
+  const submit = async (reason: string) => {
     const done = approve ? t('retention.approved', 'Approved: erased') : t('retention.dismissed', 'Dismissed: the record stays');
-    const res = await run(post(`/id-vault/retention/candidates/${candidate.id}/${decision}`, body), done);
-    setBusy(false);
+    const res = await run(post(`/id-vault/retention/candidates/${candidate.id}/${decision}`, reason ? { reason } : {}), done);
     if (res) onDone();
   };
   return (
-    <Dialog.Root open onOpenChange={(open: boolean) => !open && onClose()}>
-      <Dialog.Content>
-        <Dialog.Header>
-          {approve
-            ? candidate.rule === 'customer-stale'
-              ? formatMessage(t('retention.approve.customer', 'Erase this customer for good'))
-              : formatMessage(t('retention.approve.document', 'Delete this identity document and its scans'))
-            : formatMessage(t('retention.dismiss.title', 'Keep this record'))}
-        </Dialog.Header>
-        <Dialog.Body>
-          <Flex direction="column" alignItems="stretch" gap={3}>
-            {approve && (
-              <Typography textColor="danger600">
-                {formatMessage(t('retention.approve.hint', 'This cannot be undone, not even by restoring a backup.'))}
-              </Typography>
-            )}
-            <Field.Root name="reason" required={approve} width="100%">
-              <Field.Label>{formatMessage(t('erase.reason', 'Reason'))}</Field.Label>
-              <Textarea value={reason} onChange={(e: React.ChangeEvent<HTMLTextAreaElement>) => setReason(e.target.value)} />
-            </Field.Root>
-          </Flex>
-        </Dialog.Body>
-        <Dialog.Footer>
-          <Dialog.Cancel>
-            <Button fullWidth variant="tertiary">
-              {formatMessage(t('reveal.cancel', 'Cancel'))}
-            </Button>
-          </Dialog.Cancel>
-          <Button fullWidth variant={approve ? 'danger' : 'secondary'} onClick={submit} loading={busy} disabled={approve && reason.trim().length < 3}>
-            {approve ? formatMessage(t('retention.approve', 'Approve')) : formatMessage(t('retention.dismiss', 'Dismiss'))}
-          </Button>
-        </Dialog.Footer>
-      </Dialog.Content>
-    </Dialog.Root>
+    <ReasonDialog
+      open
+      onOpenChange={(open: boolean) => !open && onClose()}
+      title={
+        approve
+          ? candidate.rule === 'customer-stale'
+            ? formatMessage(t('retention.approve.customer', 'Erase this customer for good'))
+            : formatMessage(t('retention.approve.document', 'Delete this identity document and its scans'))
+          : formatMessage(t('retention.dismiss.title', 'Keep this record'))
+      }
+      hint={approve ? formatMessage(t('retention.approve.hint', 'This cannot be undone, not even by restoring a backup.')) : undefined}
+      confirmLabel={approve ? formatMessage(t('retention.approve', 'Approve')) : formatMessage(t('retention.dismiss', 'Dismiss'))}
+      onConfirm={submit}
+      minLength={approve ? 3 : 0}
+      danger={approve}
+    />
   );
 };
 

@@ -12,6 +12,7 @@ import {
   type Caller,
 } from '../domain';
 import { getService, PLUGIN_ID, UIDS } from '../utils/strapi';
+import { scanError as httpError } from '../scans/errors';
 
 const SETTINGS_KEY = 'anomaly-settings';
 /** Other processes see a change of the settings within this long (this process at once). */
@@ -128,11 +129,21 @@ const anomalies = ({ strapi }: { strapi: Core.Strapi }) => {
         const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
         throw new errors.ValidationError('invalid anomaly settings', { errors: issues });
       }
+      // An account under an open alert may not change what detects and suspends it (it could switch its
+      // own suspension off): another archive admin clears the alert first.
+      const caller = (await getService(strapi, 'access').current()).caller;
+      const { actorType, actorId } = describeCaller(caller);
+      if (actorId && (await q().findOne({ where: { actorType, actorId, clearedAt: null }, select: ['id'] }))) {
+        await audit().record({ action: 'anomaly-settings.update', outcome: 'denied', details: { reason: 'own-alert-open' } });
+        throw new errors.PolicyError('an account with an open anomaly alert cannot change the anomaly settings; another archive admin must clear the alert first');
+      }
       const before = await settings();
-      await store().set({ value: parsed.data });
+      await strapi.db.transaction(async () => {
+        await store().set({ value: parsed.data });
+        const changed = Object.keys(parsed.data).filter((k) => (before as any)[k] !== (parsed.data as any)[k]);
+        await audit().record({ action: 'anomaly-settings.update', outcome: 'success', details: { changed, ...parsed.data } });
+      });
       cached = { settings: parsed.data, at: Date.now() };
-      const changed = Object.keys(parsed.data).filter((k) => (before as any)[k] !== (parsed.data as any)[k]);
-      await audit().record({ action: 'anomaly-settings.update', outcome: 'success', details: { changed, ...parsed.data } });
       return parsed.data;
     },
 
@@ -188,12 +199,16 @@ const anomalies = ({ strapi }: { strapi: Core.Strapi }) => {
         await audit().record({ action: 'anomaly.cleared', outcome: 'denied', subjectUid: UIDS.anomaly, subjectId: String(row.id), details: { ...facts, reason: 'own-alert' } });
         throw new errors.PolicyError('an alert about yourself must be cleared by another archive admin');
       }
-      if (row.clearedAt) throw new errors.ValidationError('this alert was cleared already');
-      // Only while still open: of two admins clearing at once, one clears it.
-      const updated = await q().update({ where: { id: row.id, clearedAt: null }, data: { clearedAt: new Date(), clearedBy: user.id, clearReason: parsed.data.reason } });
-      if (!updated) throw new errors.ValidationError('this alert was cleared already');
-      await audit().record({ action: 'anomaly.cleared', outcome: 'success', subjectUid: UIDS.anomaly, subjectId: String(row.id), details: { ...facts, reason: parsed.data.reason } });
-      return present(updated);
+      const already = () => httpError(409, 'AlreadyCleared', 'this alert was cleared already');
+      if (row.clearedAt) throw already();
+      // Only while still open, in one conditional UPDATE (db.query().update looks the row up first and then
+      // updates by id alone): of two admins clearing at once, one clears it; the event commits with it.
+      return strapi.db.transaction(async () => {
+        const { count } = await q().updateMany({ where: { id: row.id, clearedAt: null }, data: { clearedAt: new Date(), clearedBy: user.id, clearReason: parsed.data.reason } });
+        if (count !== 1) throw already();
+        await audit().record({ action: 'anomaly.cleared', outcome: 'success', subjectUid: UIDS.anomaly, subjectId: String(row.id), details: { ...facts, reason: parsed.data.reason } });
+        return present(await q().findOne({ where: { id: row.id } }));
+      });
     },
   };
 };

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
-import { describeCaller } from '../domain';
+import { and, describeCaller, type Caller } from '../domain';
 import { entriesToResign, ledgerLine, parseMasterKeys, readLedger as readLedgerEntries, type LedgerEntry, type MasterKeyRing } from '../crypto';
 import { asSystem } from '../utils/caller';
 import { scanError as httpError } from '../scans/errors';
@@ -87,9 +87,18 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
    * index rows dropped, columns blanked, tags unlinked, a tombstone written. `refs`: data-key refs recorded in
    * the ledger, destroyed too (a restore may bring back documents no longer linked).
    */
-  const wipe = (customerDocumentId: string, refs: string[], tombstone: { byType: string; byId: string | null; reason: string | null; replayed: boolean }) =>
+  const wipe = (customerDocumentId: string, refs: string[], tombstone: { byType: string; byId: string | null; reason: string | null; replayed: boolean }, event: { caller: Caller; details?: Record<string, unknown> }) =>
     asSystem(() =>
       strapi.db.transaction(async ({ trx }: any) => {
+        // One erasure of a customer at a time: its row locked first (PostgreSQL; SQLite has one writer), then
+        // the tombstone looked at again — of two erasures at once, the second answers 409 and writes nothing.
+        const c0 = table(UIDS.customer);
+        const locked = trx(c0.name).where(c0.col('documentId'), customerDocumentId).first('id');
+        await (strapi.db.dialect.client === 'postgres' ? locked.forUpdate() : locked);
+        const e0 = table(UIDS.erasure);
+        if (!tombstone.replayed && (await trx(e0.name).where(e0.col('customerDocumentId'), customerDocumentId).first('id'))) {
+          throw httpError(409, 'AlreadyErased', 'this customer is already erased');
+        }
         const docs = await documentsOf(customerDocumentId);
         const allRefs = [...new Set([ref(UIDS.customer, customerDocumentId), ...docs.map((d) => ref(UIDS.identityDocument, d.documentId)), ...refs])];
         const keysTable = table(UIDS.dataKey);
@@ -130,7 +139,18 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
           })
           .returning('id');
         getService(strapi, 'keys').forget(keyIds);
-        return { result: { customerDocumentId, documents: docs.length, scans, dataKeys: keyIds.length }, tombstoneId: Number(inserted?.id ?? inserted), refs: allRefs, found: !!row };
+        const result = { customerDocumentId, documents: docs.length, scans, dataKeys: keyIds.length };
+        const tombstoneId = Number(inserted?.id ?? inserted);
+        // The event commits with the erasure (never an erasure without the record of who did it).
+        await audit().record({
+          action: tombstone.replayed ? 'customer.erase.replayed' : 'customer.erase',
+          outcome: 'success',
+          subjectUid: UIDS.customer,
+          subjectId: customerDocumentId,
+          caller: event.caller,
+          details: { ...result, ...event.details, tombstone: tombstoneId },
+        });
+        return { result, tombstoneId, refs: allRefs, found: !!row };
       })
     );
 
@@ -168,9 +188,16 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     async erase(customerDocumentId: string, reason: unknown): Promise<ErasureResult> {
       const why = typeof reason === 'string' ? reason.trim() : '';
       if (!why || why.length > 500) throw new errors.ValidationError('a reason is required (at most 500 characters)');
-      const caller = (await getService(strapi, 'access').current()).caller;
+      const access = await getService(strapi, 'access').current();
+      const { caller } = access;
       const found = await strapi.documents(UIDS.customer as any).findOne({ documentId: customerDocumentId, fields: ['id'] } as any);
       if (!found) throw new errors.NotFoundError('customer not found');
+      // Erasing is a write, and the last one: the customer must be in the caller's write scope too.
+      const write = await getService(strapi, 'access').rowFilter(UIDS.customer, access, 'write');
+      if (write && !(await asSystem(() => strapi.db.query(UIDS.customer).count({ where: and({ documentId: customerDocumentId }, write) })))) {
+        await audit().record({ action: 'customer.erase', outcome: 'denied', subjectUid: UIDS.customer, subjectId: customerDocumentId, caller });
+        throw new errors.PolicyError('this customer is outside the rows you may change');
+      }
       const e = table(UIDS.erasure);
       if (await knex()(e.name).where(e.col('customerDocumentId'), customerDocumentId).first('id')) {
         throw httpError(409, 'AlreadyErased', 'this customer is already erased');
@@ -179,8 +206,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       const erasedAt = new Date().toISOString();
       await appendLedger({ customerDocumentId, erasedAt, refs: [ref(UIDS.customer, customerDocumentId), ...docs.map((d) => ref(UIDS.identityDocument, d.documentId))] });
       const { actorType, actorId } = describeCaller(caller);
-      const done = await wipe(customerDocumentId, [], { byType: actorType, byId: actorId, reason: why, replayed: false });
-      await audit().record({ action: 'customer.erase', outcome: 'success', subjectUid: UIDS.customer, subjectId: customerDocumentId, caller, details: { ...done.result, tombstone: done.tombstoneId } });
+      const done = await wipe(customerDocumentId, [], { byType: actorType, byId: actorId, reason: why, replayed: false }, { caller });
       return done.result;
     },
 
@@ -209,10 +235,6 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
-     * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
-     * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
-     */
-    /**
      * After a master-key rotation: appends a copy, under the active key, of every entry signed by an older
      * one (append-only, like every write to the ledger), so the older key may leave the ring. Returns how many.
      */
@@ -222,6 +244,10 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       return todo.length;
     },
 
+    /**
+     * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
+     * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
+     */
     async applyLedger(): Promise<number> {
       const entries = await readLedger();
       if (!entries.length) return 0;
@@ -231,15 +257,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       for (const e of entries) refsOf.set(e.customerDocumentId, [...(refsOf.get(e.customerDocumentId) ?? []), ...e.refs]);
       for (const id of again) {
         const entry = latest.get(id)!;
-        const done = await wipe(id, refsOf.get(id)!, { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true });
-        await audit().record({
-          action: 'customer.erase.replayed',
-          outcome: 'success',
-          subjectUid: UIDS.customer,
-          subjectId: id,
-          caller: { kind: 'system' },
-          details: { ...done.result, erasedAt: entry.erasedAt, tombstone: done.tombstoneId },
-        });
+        await wipe(id, refsOf.get(id)!, { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true }, { caller: { kind: 'system' }, details: { erasedAt: entry.erasedAt } });
       }
       if (again.size) strapi.log.warn(`id-vault: the erasure ledger erased ${again.size} customer(s) again that a restore had brought back`);
       return again.size;
