@@ -288,14 +288,19 @@ describe('roles created by an earlier version', () => {
   };
   const flags = () => app.strapi.store({ type: 'plugin', name: 'id-vault', key: 'default-roles-later-actions' });
 
-  test('the Archive admin role gets anomaly.clear once; removed afterwards, it stays removed', async () => {
+  test('the Archive admin role gets anomaly.clear once (customer.erase never); removed afterwards, it stays removed', async () => {
     expect(await permissionOf()).toBeTruthy(); // a first run gives it with every vault action
-    expect(await flags().get({})).toEqual(['anomaly.clear', 'customer.erase']);
+    expect(await flags().get({})).toEqual(['anomaly.clear']);
     // As an install of an earlier version: the role without the action, no flag.
     await app.strapi.db.query('admin::permission').delete({ where: { id: (await permissionOf()).id } });
+    const role = await app.strapi.db.query('admin::role').findOne({ where: { code: ARCHIVE_ADMIN_ROLE } });
+    const erase = { action: 'plugin::id-vault.customer.erase', role: role.id };
+    await app.strapi.db.query('admin::permission').delete({ where: erase });
     await flags().delete({});
     await app.strapi.plugin('id-vault').service('access').ensureDefaultRoles();
     expect(await permissionOf()).toBeTruthy();
+    // Erasing, irreversible, is never given by an upgrade: an admin ticks it.
+    expect(await app.strapi.db.query('admin::permission').findOne({ where: erase })).toBeNull();
     expect((await app.http().post('/id-vault/anomalies/999999/clear').set(bearer(admins.clearer.jwt)).send({ reason: 'no such alert' })).status).toBe(404);
     // An admin removes it: the next start does not bring it back.
     await app.strapi.db.query('admin::permission').delete({ where: { id: (await permissionOf()).id } });

@@ -448,7 +448,12 @@ describe('export recipients and encrypted exports', () => {
   const DAY = 86_400_000;
 
   test('upload: the certificate checked and described; refusals name the reason; a duplicate is refused; only with settings.manage', async () => {
-    const list = await app.http().get(recipients).set(bearer(admins.rep.jwt)); // any admin: the Export button lists them
+    // No export right, no list; an export right: what the Export button needs (no certificate subject).
+    expect((await app.http().get(recipients).set(bearer(admins.rep.jwt))).status).toBe(403);
+    const short = await app.http().get(recipients).set(bearer(admins.lead.jwt));
+    expect(short.status).toBe(200);
+    expect(short.body.data).toEqual([{ documentId: recipient.documentId, name: 'Integrator', fingerprint: expect.any(String), valid: true }]);
+    const list = await app.http().get(recipients).set(bearer(superAdmin)); // settings.manage: the whole view
     expect(list.status).toBe(200);
     expect(list.body.data).toEqual([
       {

@@ -92,9 +92,18 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       ctx.body = { data: await auditLog().ofCustomer(ctx.params.documentId) };
     },
     async listExportRecipients(ctx: any) {
+      // settings.manage: the whole view (the settings page); an export right: what the Export button's menu
+      // needs (no certificate subject, which may name a person); anyone else: 403.
+      const can = (a: string) => !!ctx.state.userAbility?.can(ACTIONS[a]);
+      const full = can('settings.manage');
+      if (!full && !can('export.masked') && !can('export.plain')) return ctx.forbidden('listing export recipients needs an export right or settings.manage');
+      const list = await recipients().list();
       // The switch, so that the Export button offers a plain file only where the server would send one.
       const { plainOnlyEncrypted } = strapi.config.get('plugin::id-vault.exports') as { plainOnlyEncrypted: boolean };
-      ctx.body = { data: await recipients().list(), meta: { plainOnlyEncrypted: plainOnlyEncrypted !== false } };
+      ctx.body = {
+        data: full ? list : list.map(({ documentId, name, fingerprint, valid }) => ({ documentId, name, fingerprint, valid })),
+        meta: { plainOnlyEncrypted: plainOnlyEncrypted !== false },
+      };
     },
     async addExportRecipient(ctx: any) {
       ctx.status = 201;
