@@ -1,5 +1,6 @@
 import * as React from 'react';
 import {
+  Alert,
   Badge,
   Box,
   Button,
@@ -54,7 +55,12 @@ const COLUMNS = [
   t('grants.column.approvers', 'Approvers'),
   t('grants.column.expires', 'Expires'),
 ];
-const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDays: number }) => {
+const NO_HEAD = t(
+  'grants.noHead',
+  'No org unit of the requester’s chain (their units and the units above them) has a head: nobody can give the department head’s approval. Ask an administrator to name a head under Content Manager → Org unit.'
+);
+
+const RequestForm = ({ onRequested, maxDays, noHead }: { onRequested: () => void; maxDays: number; noHead: boolean }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
   const [target, setTarget] = React.useState<'customers' | 'orgUnit'>('customers');
@@ -91,6 +97,11 @@ const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDay
         <Typography variant="delta" tag="h2">
           {formatMessage(t('grants.form.title', 'Request access'))}
         </Typography>
+        {noHead && (
+          <Alert variant="warning" closeLabel={formatMessage(t('grants.close', 'Close'))} title={formatMessage(t('grants.noHead.title', 'No department head'))}>
+            {formatMessage(NO_HEAD)}
+          </Alert>
+        )}
         <Flex gap={4} alignItems="flex-start">
           <Field.Root name="target" width="16rem">
             <Field.Label>{formatMessage(t('grants.form.target', 'For'))}</Field.Label>
@@ -168,11 +179,13 @@ const AccessRequestsPage = () => {
   const [busy, setBusy] = React.useState<string | null>(null);
   // The server's limit (ID_VAULT_GRANT_MAX_DAYS, at most the rules' 30 days): told by the list, never re-typed here.
   const [maxDays, setMaxDays] = React.useState<number | null>(null);
+  const [noHead, setNoHead] = React.useState(false);
 
   const load = React.useCallback(async () => {
-    const res = await run(get<{ data: Grant[]; meta?: { maxDays?: number } }>('/id-vault/grants'));
+    const res = await run(get<{ data: Grant[]; meta?: { maxDays?: number; noHead?: boolean } }>('/id-vault/grants'));
     setGrants((prev) => res?.data ?? prev ?? null);
     if (res?.meta?.maxDays) setMaxDays(res.meta.maxDays);
+    if (res?.meta) setNoHead(res.meta.noHead === true);
   }, [get, run]);
 
   React.useEffect(() => {
@@ -219,7 +232,7 @@ const AccessRequestsPage = () => {
       />
       <Layouts.Content>
         <Flex direction="column" alignItems="stretch" gap={8}>
-          {canRequest && maxDays !== null && <RequestForm onRequested={load} maxDays={maxDays} />}
+          {canRequest && maxDays !== null && <RequestForm onRequested={load} maxDays={maxDays} noHead={noHead} />}
           {grants.length === 0 ? (
             <Typography textColor="neutral600">{formatMessage(t('grants.empty', 'No access requests yet.'))}</Typography>
           ) : (
@@ -240,7 +253,14 @@ const AccessRequestsPage = () => {
                 {grants.map((g) => (
                   <Tr key={g.documentId}>
                     <Td>
-                      <Badge variant={STATUS[g.status].variant}>{formatMessage(STATUS[g.status].label)}</Badge>
+                      <Flex direction="column" alignItems="flex-start" gap={1}>
+                        <Badge variant={STATUS[g.status].variant}>{formatMessage(STATUS[g.status].label)}</Badge>
+                        {g.noHead && (
+                          <Badge variant="danger" title={formatMessage(NO_HEAD)}>
+                            {formatMessage(t('grants.noHead.title', 'No department head'))}
+                          </Badge>
+                        )}
+                      </Flex>
                     </Td>
                     <Td>
                       <Typography>{g.requester.name}</Typography>
