@@ -92,3 +92,18 @@ test('a Sales rep sees the group’s customers masked, asks for a reveal; the un
   expect(revealed.status).toBe(200);
   expect(revealed.body.data.values.idNumber).toMatch(/^\d{17}[\dX]$/);
 });
+
+test('the request form’s picker (the Content Manager’s search by name) finds only what the requester may read', async () => {
+  const rep = await login('rep@id-vault.local');
+  const search = (uid: string, q: string) => app.http().get(`/content-manager/collection-types/${uid}?${qs.stringify({ page: 1, pageSize: 10, sort: 'name:ASC', _q: q })}`).set(rep);
+  const customers = await allCustomers();
+  const mine = customers.find((c: any) => c.team.name === '销售一组 Sales group 1' && !c.hidden);
+  const theirs = customers.find((c: any) => c.team.name === '销售二组 Sales group 2' && !c.hidden);
+  const name = async (c: any) => (await asSystem(app, () => app.strapi.db.query('plugin::id-vault.customer').findOne({ where: { documentId: c.documentId }, select: ['name'] }))).name;
+  const found = await search('plugin::id-vault.customer', await name(mine));
+  expect(found.status).toBe(200);
+  expect(found.body.results.map((r: any) => r.documentId)).toEqual([mine.documentId]);
+  expect((await search('plugin::id-vault.customer', await name(theirs))).body.results).toEqual([]);
+  const units = await search('plugin::id-vault.org-unit', 'Sales');
+  expect(units.body.results.map((u: any) => u.name)).toEqual(['销售一组 Sales group 1', '销售二组 Sales group 2', '销售部 Sales']);
+});
