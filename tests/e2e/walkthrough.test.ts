@@ -8,7 +8,7 @@
 import fs from 'fs';
 import path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { asSystem, bootStrapi, runScript, ROOT, type TestApp } from '../helpers/strapi';
+import { asSystem, bootStrapi, demoCredentials, seedDemo, ROOT, type TestApp } from '../helpers/strapi';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e', 'walkthrough');
@@ -24,16 +24,9 @@ beforeAll(async () => {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npm run build` first');
   if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   fs.mkdirSync(SHOTS, { recursive: true });
-  // As `npm run demo` does: a first start makes the database, the seed runs on its own, then the server.
-  const first = await bootStrapi({ keep: true });
-  await first.close();
-  const prev = process.env.ID_VAULT_DEMO_CUSTOMERS;
-  process.env.ID_VAULT_DEMO_CUSTOMERS = '40';
-  const seeded = await runScript('seed-demo.js');
-  process.env.ID_VAULT_DEMO_CUSTOMERS = prev;
-  if (seeded.status !== 0) throw new Error(`seed-demo failed: ${seeded.stderr.slice(0, 500)}`);
-  printed = seeded.stdout;
-  app = await bootStrapi({ database: first.database, serveAdminPanel: true });
+  const { database, printed: out } = await seedDemo(40);
+  printed = out;
+  app = await bootStrapi({ database, serveAdminPanel: true });
   await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
   browser = await chromium.launch({
@@ -47,13 +40,6 @@ afterAll(async () => {
   await app?.close();
 });
 
-const credentials = (email: string) => {
-  const line = printed.split('\n').find((l) => l.includes(` ${email} `));
-  const password = line?.match(/Vault-[A-Za-z0-9_-]+-7a/)?.[0];
-  if (!password) throw new Error(`no password printed for ${email}`);
-  return { email, password };
-};
-
 type Locale = 'en' | 'zh-Hans';
 const logIn = async (email: string, locale: Locale): Promise<Page> => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: locale === 'en' ? 'en-US' : 'zh-CN' });
@@ -63,8 +49,9 @@ const logIn = async (email: string, locale: Locale): Promise<Page> => {
     if (r.status() >= 500) failures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', credentials(email).email);
-  await page.fill('input[name=password]', credentials(email).password);
+  const { password } = demoCredentials(printed, email);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
   return page;

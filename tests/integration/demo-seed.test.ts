@@ -4,37 +4,24 @@
  * Sales rep asks, the head of the unit above approves, the archive admin approves, the Reveal works.
  */
 import qs from 'qs';
-import { asSystem, bootStrapi, runScript, type TestApp } from '../helpers/strapi';
+import { asSystem, bootStrapi, demoCredentials, runScript, seedDemo, type TestApp } from '../helpers/strapi';
 
 let app: TestApp;
 let printed = '';
 let again: { status: number | null; stdout: string };
 beforeAll(async () => {
-  // As `npm run demo` does: the seed on its own (a first start made the database), then the server.
-  const first = await bootStrapi({ keep: true });
-  await first.close();
-  const prev = process.env.ID_VAULT_DEMO_CUSTOMERS;
-  process.env.ID_VAULT_DEMO_CUSTOMERS = '40';
-  const seeded = await runScript('seed-demo.js');
-  process.env.ID_VAULT_DEMO_CUSTOMERS = prev;
-  if (seeded.status !== 0) throw new Error(`seed-demo failed: ${seeded.stderr.slice(0, 500)}`);
-  printed = seeded.stdout;
+  const { database, printed: out } = await seedDemo(40);
+  printed = out;
   again = await runScript('seed-demo.js'); // a second run keeps what is there
-  app = await bootStrapi({ database: first.database });
+  app = await bootStrapi({ database });
 }, 240_000);
 afterAll(() => app?.close());
 
 const CM = '/content-manager/collection-types/plugin::id-vault.customer';
 const allCustomers = () =>
   asSystem(app, () => app.strapi.db.query('plugin::id-vault.customer').findMany({ select: ['documentId', 'hidden'], populate: { team: { select: ['name'] } } }));
-const credentials = (email: string) => {
-  const line = printed.split('\n').find((l) => l.includes(` ${email} `));
-  const password = line?.match(/Vault-[A-Za-z0-9_-]+-7a/)?.[0];
-  if (!password) throw new Error(`no password printed for ${email}`);
-  return { email, password };
-};
 const login = async (email: string) => {
-  const res = await app.http().post('/admin/login').send(credentials(email));
+  const res = await app.http().post('/admin/login').send(demoCredentials(printed, email));
   expect(res.status).toBe(200);
   return { Authorization: `Bearer ${res.body.data.token}` };
 };

@@ -453,6 +453,9 @@ describe('temporary access grants', () => {
     expect((await call(archivist, `/${asked.body.data.documentId}/approve`)).body.data).toMatchObject({ status: 'pending', noHead: true });
     const seen = (await list(archivist)).data.find((g: any) => g.documentId === asked.body.data.documentId);
     expect(seen.noHead).toBe(true);
+    // The requester as South's only head is no head for their own request.
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { heads: [southerner.user.id] } });
+    expect((await list(southerner)).meta.noHead).toBe(true);
     // A head named for South: the flag goes away, on the next read, and the head approves.
     const southHead = await person('southhead', ['unit-head']);
     await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { heads: [southHead.user.id] } });

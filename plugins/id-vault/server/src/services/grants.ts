@@ -35,8 +35,9 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
   const adminUnits = (userId: number, relation: 'members' | 'heads', below = false) => accessService().units({ [relation]: { id: userId } }, below);
 
   /**
-   * Whether anyone can give the head approval of `requesterId`'s requests: a head of one of their org units
-   * or of a unit above it (walks `parent` up). False for a requester in no unit or in a headless chain.
+   * Whether anyone can give the head approval of `requesterId`'s requests: a head (other than the requester) of
+   * one of their org units or of a unit above it (walks `parent` up). False for a requester in no unit or in a
+   * chain whose only head is the requester.
    */
   const chainHasHead = async (requesterId: number): Promise<boolean> => {
     const units = strapi.db.query(UIDS.orgUnit);
@@ -45,7 +46,8 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
     while (frontier.length) {
       frontier.forEach((id) => seen.add(id));
       const rows = await units.findMany({ where: { id: { $in: frontier } }, select: ['id'], populate: { heads: { select: ['id'] }, parent: { select: ['id'] } } });
-      if (rows.some((u: any) => (u.heads ?? []).length > 0)) return true;
+      // The requester never approves their own request, even as a head.
+      if (rows.some((u: any) => (u.heads ?? []).some((h: any) => h.id !== requesterId))) return true;
       frontier = [...new Set(rows.map((u: any) => u.parent?.id).filter((id: any) => typeof id === 'number' && !seen.has(id)))] as number[];
     }
     return false;
