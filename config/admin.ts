@@ -8,4 +8,6 @@ export default ({ env }) => ({
   // list. Dot-folders (.tmp: the SQLite database and e2e screenshots; .vault-data: scans, erasure ledger) and
   // dist/build are ignored by Strapi already; tests and benchmarks write nothing the server needs either.
   watchIgnoreFiles: ['**/tests/**', '**/bench/**'],
+  // `strapi develop` opens a browser by default (Strapi 5.54 has no --no-open flag): not on a server.
+  autoOpen: false,
 });
