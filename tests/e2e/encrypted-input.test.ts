@@ -156,7 +156,9 @@ test('Access requests: a sales rep asks, the unit head and an archive admin appr
   const head = await adminUser(app, 'e2e-unit-head');
   const archivist = await adminUser(app, 'id-vault-archive-admin');
   const idOf = async (c: Credentials) => (await app.strapi.db.query('admin::user').findOne({ where: { email: c.email } })).id;
-  await app.strapi.db.query('plugin::id-vault.org-unit').create({ data: { name: 'E2E unit', members: [await idOf(rep)], heads: [await idOf(head)] } });
+  const unit = await app.strapi.db.query('plugin::id-vault.org-unit').create({ data: { name: 'E2E unit', members: [await idOf(rep)], heads: [await idOf(head)] } });
+  // The form's picker finds customers the requester can read: the customer is in the rep's unit.
+  await systemDocs(app, UID).update({ documentId, data: { team: unit.documentId } });
   const grant = () => app.strapi.db.query('plugin::id-vault.access-grant').findOne({ where: { reason: 'Customer asked for a callback' } });
   const page = async (who: Credentials) => {
     const p = await logIn(who);
@@ -172,13 +174,13 @@ test('Access requests: a sales rep asks, the unit head and an archive admin appr
   };
 
   const asRep = await page(rep);
-  await asRep.getByLabel('Document ids').fill(documentId);
+  await asRep.getByRole('combobox', { name: 'Customers' }).click();
+  await asRep.getByRole('combobox', { name: 'Customers' }).pressSequentially('E2E test', { delay: 30 });
+  await asRep.getByRole('option', { name: 'E2E test person' }).click();
   await asRep.getByLabel('Reason').fill('Customer asked for a callback');
   await asRep.getByRole('button', { name: 'Request access' }).click();
   await asRep.getByText('Pending').first().waitFor({ timeout: 30000 });
-  // The rep asks for a customer outside its rows: the list names it by document id, never by its name.
-  await expect(asRep.getByText(documentId).count()).resolves.toBeGreaterThan(0);
-  await expect(asRep.getByText('E2E test person').count()).resolves.toBe(0);
+  await expect(asRep.getByText('E2E test person').count()).resolves.toBeGreaterThan(0);
   expect(await grant()).toMatchObject({ state: 'pending', actions: ['reveal'], days: 7 });
   await asRep.context().close();
 

@@ -187,3 +187,29 @@ export const runScript = (name: string, args: string[] = []): Promise<{ status: 
     p.stderr.on('data', (c: Buffer) => (out.stderr += c));
     p.on('exit', (status: number | null) => resolve({ status, ...out }));
   });
+
+/**
+ * A database with the demo data, made as `npm run demo` makes it: a first start (schema, default roles), then
+ * scripts/seed-demo.js on its own (ID_VAULT_DEMO_CUSTOMERS customers), no server running. Returns the database to
+ * boot on and the seed's output (the accounts' credentials, printed once).
+ */
+export const seedDemo = async (customers = 40): Promise<{ database: string; printed: string }> => {
+  const first = await bootStrapi({ keep: true });
+  await first.close();
+  const prev = process.env.ID_VAULT_DEMO_CUSTOMERS;
+  process.env.ID_VAULT_DEMO_CUSTOMERS = String(customers);
+  const seeded = await runScript('seed-demo.js').finally(() => {
+    if (prev === undefined) delete process.env.ID_VAULT_DEMO_CUSTOMERS;
+    else process.env.ID_VAULT_DEMO_CUSTOMERS = prev;
+  });
+  if (seeded.status !== 0) throw new Error(`seed-demo failed: ${seeded.stderr.slice(0, 500)}`);
+  return { database: first.database, printed: seeded.stdout };
+};
+
+/** The e-mail and password the demo seed printed for one account. */
+export const demoCredentials = (printed: string, email: string) => {
+  const line = printed.split('\n').find((l) => l.includes(` ${email} `));
+  const password = line?.match(/Vault-[A-Za-z0-9_-]+-7a/)?.[0];
+  if (!password) throw new Error(`no password printed for ${email}`);
+  return { email, password };
+};

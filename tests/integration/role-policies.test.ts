@@ -427,6 +427,7 @@ describe('temporary access grants', () => {
     await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: northEast.id }, data: { members: [junior.user.id], heads: [subhead.user.id] } });
     // junior is in North-East, below North: North's head approves as department head.
     const below = await call(junior, '', { customers: [rows.northEast.documentId], actions: ['reveal'], reason: 'callback', days: 1 });
+    expect(below.body.data.noHead).toBe(false);
     expect((await call(head, `/${below.body.data.documentId}/approve`)).status).toBe(200);
     expect((await call(archivist, `/${below.body.data.documentId}/approve`)).body.data.status).toBe('active');
     // rep is in North: North-East's head (a unit below) cannot approve as head.
@@ -434,6 +435,35 @@ describe('temporary access grants', () => {
     const refused = await call(subhead, `/${above.body.data.documentId}/approve`);
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toMatch(/head of the requester’s org unit or of a unit above it/);
+  });
+
+  test('a requester whose unit chain has no head is told so, before asking and on the request', async () => {
+    const list = async (who: any) => (await app.http().get('/id-vault/grants').set(bearer(who.jwt))).body;
+    expect((await list(rep)).meta).toEqual({ maxDays: 30, noHead: false });
+    const loner = await person('loner', ['id-vault-sales-rep']); // in no org unit at all
+    expect((await list(loner)).meta.noHead).toBe(true);
+    const southerner = await person('southerner', ['id-vault-sales-rep']);
+    const south = await app.strapi.db.query(UIDS.orgUnit).findOne({ where: { documentId: unitIds.south } });
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { members: [southerner.user.id] } });
+    expect((await list(southerner)).meta.noHead).toBe(true);
+    const asked = await call(southerner, '', { customers: [rows.south.documentId], actions: ['reveal'], reason: 'callback', days: 1 });
+    expect(asked.status).toBe(200);
+    expect(asked.body.data).toMatchObject({ status: 'pending', noHead: true });
+    // The archive approval alone never completes it; the approvers see the same flag on the request.
+    expect((await call(archivist, `/${asked.body.data.documentId}/approve`)).body.data).toMatchObject({ status: 'pending', noHead: true });
+    const seen = (await list(archivist)).data.find((g: any) => g.documentId === asked.body.data.documentId);
+    expect(seen.noHead).toBe(true);
+    // The requester as South's only head is no head for their own request.
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { heads: [southerner.user.id] } });
+    expect((await list(southerner)).meta.noHead).toBe(true);
+    // A head named for South: the flag goes away, on the next read, and the head approves.
+    const southHead = await person('southhead', ['unit-head']);
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { heads: [southHead.user.id] } });
+    expect((await list(southerner)).meta.noHead).toBe(false);
+    const approved = await call(southHead, `/${asked.body.data.documentId}/approve`);
+    expect(approved.body.data).toMatchObject({ status: 'active', noHead: false });
+    await call(archivist, `/${asked.body.data.documentId}/revoke`);
+    await app.strapi.db.query(UIDS.orgUnit).update({ where: { id: south.id }, data: { heads: [], members: [] } });
   });
 
   test('an edit grant opens a customer outside the unit in the Content Manager, to read and save, until revoked', async () => {

@@ -64,11 +64,14 @@ export interface Grant {
   approvedAt: string | null;
   expiresAt: string | null;
   decidedBy: { id: number; name: string } | null; // who rejected or revoked
+  /** Pending, and no org unit of the requester's chain (their units and those above) has a head: nobody can give the head approval. */
+  noHead: boolean;
 }
 
 /**
- * GET  /id-vault/grants                      → { data: Grant[], meta: { maxDays } }   (own requests; all with `grant.approve`;
- *                                               maxDays: the longest grant this server allows)
+ * GET  /id-vault/grants                      → { data: Grant[], meta: { maxDays, noHead } }   (own requests; all with `grant.approve`;
+ *                                               maxDays: the longest grant this server allows; noHead: the caller's own
+ *                                               unit chain has no head, so their requests could not be approved)
  * POST /id-vault/grants                      → { data: Grant }     body: GrantRequest (needs `grant.request`)
  * POST /id-vault/grants/:documentId/approve  → { data: Grant }     (needs `grant.approve`; not one's own)
  * POST /id-vault/grants/:documentId/reject   → { data: Grant }     (needs `grant.approve`)

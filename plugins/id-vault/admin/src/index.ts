@@ -1,4 +1,5 @@
 import { ClockCounterClockwise, Files, Key, Lock, WarningCircle } from '@strapi/icons';
+import type { MessageDescriptor } from 'react-intl';
 import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
 import { AUDIT_LOG_PATH } from './audit';
@@ -8,7 +9,8 @@ import zhHansFields from './translations/zh-Hans.content-manager.json';
 import enums from './translations/enums.json';
 import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
-const choice = (key: string, label: string) => ({ key, value: key, metadatas: { intlLabel: t(`encrypted.option.${key}`, label) } });
+/** One option of a select in the Encrypted text dialog; its message is named per select (`none` means three things). */
+const choice = (key: string, intlLabel: MessageDescriptor) => ({ key, value: key, metadatas: { intlLabel } });
 
 /** The customers list filtered to those missing documents. */
 const INCOMPLETE_CUSTOMERS = `/content-manager/collection-types/${UIDS.customer}?filters[$and][0][documentsComplete][$eq]=false`;
@@ -131,7 +133,7 @@ export default {
                 intlLabel: t('encrypted.searchable', 'Searchable'),
                 description: t('encrypted.searchable.description', 'Exact search uses a keyed hash (blind index); the value itself stays encrypted'),
                 defaultValue: 'none',
-                options: [choice('none', 'Not searchable'), choice('exact', 'Exact match'), choice('exact-prefix', 'Exact match and a prefix of N characters')],
+                options: [choice('none', t('encrypted.option.searchable.none', 'Not searchable')), choice('exact', t('encrypted.option.searchable.exact', 'Exact match')), choice('exact-prefix', t('encrypted.option.searchable.exact-prefix', 'Exact match and a prefix of N characters'))],
               },
               {
                 name: 'options.prefixLength',
@@ -145,7 +147,7 @@ export default {
                 type: 'select',
                 intlLabel: t('encrypted.normalise', 'Normalise before indexing'),
                 defaultValue: 'none',
-                options: [choice('none', 'None'), choice('digits', 'Digits only'), choice('lower', 'Lower case'), choice('trim', 'Trim spaces')],
+                options: [choice('none', t('encrypted.option.normalise.none', 'None')), choice('digits', t('encrypted.option.normalise.digits', 'Digits only')), choice('lower', t('encrypted.option.normalise.lower', 'Lower case')), choice('trim', t('encrypted.option.normalise.trim', 'Trim spaces'))],
               },
             ],
           },
@@ -159,13 +161,13 @@ export default {
                 description: t('encrypted.mask.description', 'What people who may not see the value get instead'),
                 defaultValue: 'full',
                 options: [
-                  choice('full', 'Hide all'),
-                  choice('id-number', 'ID number (first 3, last 4)'),
-                  choice('phone', 'Phone (first 3, last 4)'),
-                  choice('email', 'E-mail (first letter and domain)'),
-                  choice('name', 'Name (first character)'),
-                  choice('address', 'Address (first 6 characters)'),
-                  choice('keep', 'Keep first N / last N'),
+                  choice('full', t('encrypted.option.mask.full', 'Hide all')),
+                  choice('id-number', t('encrypted.option.mask.id-number', 'ID number (first 3, last 4)')),
+                  choice('phone', t('encrypted.option.mask.phone', 'Phone (first 3, last 4)')),
+                  choice('email', t('encrypted.option.mask.email', 'E-mail (first letter and domain)')),
+                  choice('name', t('encrypted.option.mask.name', 'Name (first character)')),
+                  choice('address', t('encrypted.option.mask.address', 'Address (first 6 characters)')),
+                  choice('keep', t('encrypted.option.mask.keep', 'Keep first N / last N')),
                 ],
               },
               { name: 'options.keepFirst', type: 'number', intlLabel: t('encrypted.keepFirst', 'Keep first N (with "Keep first N / last N")'), defaultValue: 2 },
@@ -176,11 +178,11 @@ export default {
                 intlLabel: t('encrypted.validate', 'Validate as'),
                 defaultValue: 'none',
                 options: [
-                  choice('none', 'Anything'),
-                  choice('resident-id', 'Resident ID number (GB 11643)'),
-                  choice('credit-code', 'Unified social credit code (GB 32100)'),
-                  choice('phone', 'Phone number'),
-                  choice('email', 'E-mail address'),
+                  choice('none', t('encrypted.option.validate.none', 'Anything')),
+                  choice('resident-id', t('encrypted.option.validate.resident-id', 'Resident ID number (GB 11643)')),
+                  choice('credit-code', t('encrypted.option.validate.credit-code', 'Unified social credit code (GB 32100)')),
+                  choice('phone', t('encrypted.option.validate.phone', 'Phone number')),
+                  choice('email', t('encrypted.option.validate.email', 'E-mail address')),
                 ],
               },
             ],

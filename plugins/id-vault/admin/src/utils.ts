@@ -12,6 +12,7 @@ export const t = (id: string, defaultMessage: string): MessageDescriptor => ({ i
 export const UIDS = {
   customer: 'plugin::id-vault.customer',
   identityDocument: 'plugin::id-vault.identity-document',
+  orgUnit: 'plugin::id-vault.org-unit',
 } as const;
 
 /** The uid of one of the plugin's admin actions (declared by the server). */

@@ -5,8 +5,12 @@ import { skipScanUploads } from './middlewares/body';
 import { flushReadAudit } from './middlewares/audit-reads';
 import { auditAuth } from './http/auth-audit';
 import { getService, ENCRYPTED_FIELD, PLUGIN_ID } from './utils/strapi';
+import { mergeExtensionAttributes } from './content-types/extensions';
 
 export default ({ strapi }: { strapi: Core.Strapi }) => {
+  // Admin-added attributes on the plugin's own types sit beside the plugin's, never instead of them.
+  mergeExtensionAttributes(strapi);
+
   // Refuse to start without a well-formed master key ring (the message says how to make one).
   getService(strapi, 'keys').init();
 

@@ -1,29 +1,32 @@
 import * as React from 'react';
 import {
+  Alert,
   Badge,
   Box,
   Button,
   Checkbox,
+  Combobox,
+  ComboboxOption,
   Field,
   Flex,
   NumberInput,
   SingleSelect,
   SingleSelectOption,
   Table,
+  Tag,
   Tbody,
   Td,
   Textarea,
-  TextInput,
   Th,
   Thead,
   Tr,
   Typography,
 } from '@strapi/design-system';
-import { PaperPlane } from '@strapi/icons';
+import { Cross, PaperPlane } from '@strapi/icons';
 import { Layouts, Page, useAuth } from '@strapi/strapi/admin';
 import { useIntl, type MessageDescriptor } from 'react-intl';
 import type { Grant, GrantAction, GrantRequest, GrantStatus } from '../../../shared/contracts';
-import { PERMISSIONS, action, t, useVaultApi } from '../utils';
+import { PERMISSIONS, UIDS, action, t, useVaultApi } from '../utils';
 
 type Verb = 'approve' | 'reject' | 'revoke';
 
@@ -54,23 +57,102 @@ const COLUMNS = [
   t('grants.column.approvers', 'Approvers'),
   t('grants.column.expires', 'Expires'),
 ];
-const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDays: number }) => {
+const NO_HEAD = t(
+  'grants.noHead',
+  'No org unit of the requester’s chain (their units and the units above them) has a head: nobody can give the department head’s approval. Ask an administrator to name a head under Content Manager → Org unit.'
+);
+
+
+type Picked = { documentId: string; name: string };
+
+/**
+ * Finds customers or org units by name through the Content Manager's own list (its search box, `_q`): the
+ * answer passes the query layer, so it holds exactly what the requester may read — their row scope, no
+ * hidden customer — and masked fields stay masked. At most 10 suggestions per search.
+ */
+const Picker = ({ uid, label, hint, exclude, onPick }: { uid: string; label: string; hint: string; exclude: string[]; onPick: (p: Picked) => void }) => {
+  const { formatMessage } = useIntl();
+  const { get } = useVaultApi();
+  const [text, setText] = React.useState('');
+  const [options, setOptions] = React.useState<Picked[]>([]);
+  const [loading, setLoading] = React.useState(false);
+
+  React.useEffect(() => {
+    const q = text.trim();
+    if (!q) {
+      setOptions([]);
+      return undefined;
+    }
+    let live = true;
+    setLoading(true);
+    const timer = setTimeout(async () => {
+      try {
+        const params = new URLSearchParams({ page: '1', pageSize: '10', sort: 'name:ASC', _q: q });
+        const { data } = await get<{ results: Array<{ documentId: string; name: string }> }>(`/content-manager/collection-types/${uid}?${params}`);
+        if (live) setOptions((data.results ?? []).map((r) => ({ documentId: r.documentId, name: r.name })));
+      } catch {
+        if (live) setOptions([]);
+      } finally {
+        if (live) setLoading(false);
+      }
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [text, uid, get]);
+
+  const shown = options.filter((o) => !exclude.includes(o.documentId));
+  return (
+    <Field.Root name={`pick-${uid}`} hint={hint}>
+      <Field.Label>{label}</Field.Label>
+      <Combobox
+        autocomplete="none"
+        textValue={text}
+        onTextValueChange={setText}
+        onInputChange={(e: React.ChangeEvent<HTMLInputElement>) => setText(e.target.value)}
+        value=""
+        loading={loading}
+        placeholder={formatMessage(t('grants.form.search', 'Type a name to search'))}
+        noOptionsMessage={() => formatMessage(text.trim() ? t('grants.form.noMatch', 'Nothing you can read matches') : t('grants.form.typeToSearch', 'Type a name'))}
+        onChange={(value?: string) => {
+          const hit = shown.find((o) => o.documentId === value);
+          if (hit) {
+            onPick(hit);
+            setText('');
+            setOptions([]);
+          }
+        }}
+      >
+        {shown.map((o) => (
+          <ComboboxOption key={o.documentId} value={o.documentId}>
+            {o.name}
+          </ComboboxOption>
+        ))}
+      </Combobox>
+      <Field.Hint />
+    </Field.Root>
+  );
+};
+
+const RequestForm = ({ onRequested, maxDays, noHead }: { onRequested: () => void; maxDays: number; noHead: boolean }) => {
   const { formatMessage } = useIntl();
   const { post, run } = useVaultApi();
   const [target, setTarget] = React.useState<'customers' | 'orgUnit'>('customers');
-  const [ids, setIds] = React.useState('');
+  const [customers, setCustomers] = React.useState<Picked[]>([]);
+  const [unit, setUnit] = React.useState<Picked | null>(null);
   const [actions, setActions] = React.useState<GrantAction[]>(['reveal']);
   const [reason, setReason] = React.useState('');
   const [days, setDays] = React.useState<number | undefined>(7);
   const [sending, setSending] = React.useState(false);
 
-  const list = ids.split(',').map((id) => id.trim()).filter(Boolean);
-  const valid = list.length > 0 && actions.length > 0 && reason.trim() !== '' && !!days && days >= 1 && days <= maxDays;
+  const chosen = target === 'customers' ? customers.length > 0 : unit !== null;
+  const valid = chosen && actions.length > 0 && reason.trim() !== '' && !!days && days >= 1 && days <= maxDays;
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     const body: GrantRequest = {
-      ...(target === 'customers' ? { customers: list } : { orgUnit: ids.trim() }),
+      ...(target === 'customers' ? { customers: customers.map((c) => c.documentId) } : { orgUnit: unit!.documentId }),
       actions,
       reason: reason.trim(),
       days: days!,
@@ -79,7 +161,8 @@ const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDay
     const done = await run(post('/id-vault/grants', body), t('grants.requested', 'Access requested'));
     setSending(false);
     if (done) {
-      setIds('');
+      setCustomers([]);
+      setUnit(null);
       setReason('');
       onRequested();
     }
@@ -91,6 +174,11 @@ const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDay
         <Typography variant="delta" tag="h2">
           {formatMessage(t('grants.form.title', 'Request access'))}
         </Typography>
+        {noHead && (
+          <Alert variant="warning" closeLabel={formatMessage(t('grants.close', 'Close'))} title={formatMessage(t('grants.noHead.title', 'No department head'))}>
+            {formatMessage(NO_HEAD)}
+          </Alert>
+        )}
         <Flex gap={4} alignItems="flex-start">
           <Field.Root name="target" width="16rem">
             <Field.Label>{formatMessage(t('grants.form.target', 'For'))}</Field.Label>
@@ -99,20 +187,37 @@ const RequestForm = ({ onRequested, maxDays }: { onRequested: () => void; maxDay
               <SingleSelectOption value="orgUnit">{formatMessage(t('grants.form.target.orgUnit', 'An org unit'))}</SingleSelectOption>
             </SingleSelect>
           </Field.Root>
-          <Field.Root
-            name="ids"
-            required
-            flex={1}
-            hint={formatMessage(
-              target === 'customers'
-                ? t('grants.form.customers.hint', 'Document ids of the customers, separated by commas')
-                : t('grants.form.orgUnit.hint', 'Document id of the org unit; covers its customers and those of the units below')
+          <Box flex={1}>
+            {target === 'customers' ? (
+              <Picker
+                uid={UIDS.customer}
+                label={formatMessage(t('grants.form.customers', 'Customers'))}
+                hint={formatMessage(t('grants.form.customers.hint', 'Search by name among the customers you can read; pick one or more'))}
+                exclude={customers.map((c) => c.documentId)}
+                onPick={(c) => setCustomers((prev) => (prev.length >= 100 ? prev : [...prev, c]))}
+              />
+            ) : (
+              <Picker
+                uid={UIDS.orgUnit}
+                label={formatMessage(t('grants.form.orgUnit', 'Org unit'))}
+                hint={formatMessage(t('grants.form.orgUnit.hint', 'Search by name; covers its customers and those of the units below'))}
+                exclude={unit ? [unit.documentId] : []}
+                onPick={setUnit}
+              />
             )}
-          >
-            <Field.Label>{formatMessage(t('grants.form.ids', 'Document ids'))}</Field.Label>
-            <TextInput value={ids} onChange={(e: React.ChangeEvent<HTMLInputElement>) => setIds(e.target.value)} />
-            <Field.Hint />
-          </Field.Root>
+            <Flex gap={2} wrap="wrap" paddingTop={2}>
+              {(target === 'customers' ? customers : unit ? [unit] : []).map((p) => (
+                <Tag
+                  key={p.documentId}
+                  icon={<Cross />}
+                  label={formatMessage(t('grants.form.remove', 'Remove {name}'), { name: p.name })}
+                  onClick={() => (target === 'customers' ? setCustomers((prev) => prev.filter((c) => c.documentId !== p.documentId)) : setUnit(null))}
+                >
+                  {p.name}
+                </Tag>
+              ))}
+            </Flex>
+          </Box>
         </Flex>
         <Flex direction="column" alignItems="stretch" gap={1}>
           <Typography variant="pi" fontWeight="bold">
@@ -168,11 +273,13 @@ const AccessRequestsPage = () => {
   const [busy, setBusy] = React.useState<string | null>(null);
   // The server's limit (ID_VAULT_GRANT_MAX_DAYS, at most the rules' 30 days): told by the list, never re-typed here.
   const [maxDays, setMaxDays] = React.useState<number | null>(null);
+  const [noHead, setNoHead] = React.useState(false);
 
   const load = React.useCallback(async () => {
-    const res = await run(get<{ data: Grant[]; meta?: { maxDays?: number } }>('/id-vault/grants'));
+    const res = await run(get<{ data: Grant[]; meta?: { maxDays?: number; noHead?: boolean } }>('/id-vault/grants'));
     setGrants((prev) => res?.data ?? prev ?? null);
     if (res?.meta?.maxDays) setMaxDays(res.meta.maxDays);
+    if (res?.meta) setNoHead(res.meta.noHead === true);
   }, [get, run]);
 
   React.useEffect(() => {
@@ -219,7 +326,7 @@ const AccessRequestsPage = () => {
       />
       <Layouts.Content>
         <Flex direction="column" alignItems="stretch" gap={8}>
-          {canRequest && maxDays !== null && <RequestForm onRequested={load} maxDays={maxDays} />}
+          {canRequest && maxDays !== null && <RequestForm onRequested={load} maxDays={maxDays} noHead={noHead} />}
           {grants.length === 0 ? (
             <Typography textColor="neutral600">{formatMessage(t('grants.empty', 'No access requests yet.'))}</Typography>
           ) : (
@@ -240,7 +347,14 @@ const AccessRequestsPage = () => {
                 {grants.map((g) => (
                   <Tr key={g.documentId}>
                     <Td>
-                      <Badge variant={STATUS[g.status].variant}>{formatMessage(STATUS[g.status].label)}</Badge>
+                      <Flex direction="column" alignItems="flex-start" gap={1}>
+                        <Badge variant={STATUS[g.status].variant}>{formatMessage(STATUS[g.status].label)}</Badge>
+                        {g.noHead && (
+                          <Badge variant="danger" title={formatMessage(NO_HEAD)}>
+                            {formatMessage(t('grants.noHead.title', 'No department head'))}
+                          </Badge>
+                        )}
+                      </Flex>
                     </Td>
                     <Td>
                       <Typography>{g.requester.name}</Typography>

@@ -31,7 +31,7 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       ctx.body = { data: await grants().reveal(await access().current(), ctx.params.documentId, ctx.request.body) };
     },
     async listGrants(ctx: any) {
-      ctx.body = { data: await grants().list(ctx.state.user, canApprove(ctx)), meta: { maxDays: grants().maxDays() } };
+      ctx.body = { data: await grants().list(ctx.state.user, canApprove(ctx)), meta: { maxDays: grants().maxDays(), noHead: !(await grants().chainHasHead(ctx.state.user.id)) } };
     },
     async requestGrant(ctx: any) {
       ctx.body = { data: await grants().request(ctx.state.user, ctx.request.body) };

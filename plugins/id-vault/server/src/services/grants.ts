@@ -34,6 +34,25 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
   /** Org units an admin user is a member or a head of (`below`: and every unit under them). */
   const adminUnits = (userId: number, relation: 'members' | 'heads', below = false) => accessService().units({ [relation]: { id: userId } }, below);
 
+  /**
+   * Whether anyone can give the head approval of `requesterId`'s requests: a head (other than the requester) of
+   * one of their org units or of a unit above it (walks `parent` up). False for a requester in no unit or in a
+   * chain whose only head is the requester.
+   */
+  const chainHasHead = async (requesterId: number): Promise<boolean> => {
+    const units = strapi.db.query(UIDS.orgUnit);
+    const seen = new Set<number>();
+    let frontier = await adminUnits(requesterId, 'members');
+    while (frontier.length) {
+      frontier.forEach((id) => seen.add(id));
+      const rows = await units.findMany({ where: { id: { $in: frontier } }, select: ['id'], populate: { heads: { select: ['id'] }, parent: { select: ['id'] } } });
+      // The requester never approves their own request, even as a head.
+      if (rows.some((u: any) => (u.heads ?? []).some((h: any) => h.id !== requesterId))) return true;
+      frontier = [...new Set(rows.map((u: any) => u.parent?.id).filter((id: any) => typeof id === 'number' && !seen.has(id)))] as number[];
+    }
+    return false;
+  };
+
   /** A grant as the panel shows it. Customer names only where the caller may read the customer (query layer). */
   const present = async (g: any, now = new Date()) => {
     const docs: string[] = Array.isArray(g.customers) ? g.customers : [];
@@ -55,6 +74,8 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
       approvedAt: g.approvedAt ?? null,
       expiresAt: g.expiresAt ?? null,
       decidedBy: person(g.decidedBy),
+      // A pending request still waiting for a head approval that nobody can give: said, not left to wait.
+      noHead: g.state === 'pending' && !g.headApprover && !(g.requester && (await chainHasHead(g.requester.id))),
     };
   };
 
@@ -82,6 +103,7 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
   return {
     /** The longest grant this server allows (config, at most GRANT_MAX_DAYS_LIMIT). */
     maxDays,
+    chainHasHead,
 
     async list(user: { id: number }, canApprove: boolean) {
       const rows = await q().findMany({ where: canApprove ? {} : { requester: { id: user.id } }, populate: POPULATE, orderBy: { id: 'desc' } });
