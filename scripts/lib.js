@@ -25,9 +25,19 @@ const loadStrapi = async () => {
     console.error('id-vault: the app is not compiled yet. Run `npm run build` first.');
     process.exit(1);
   }
-  const app = createStrapi({ appDir: ROOT, distDir, autoReload: false, serveAdminPanel: false });
-  app.log.level = process.env.STRAPI_LOG_LEVEL || 'warn';
-  return app.load();
+  // On SQLite a start-up write (Strapi syncs its permissions) can meet another process's write and fail
+  // at once with "database is locked" (a read transaction that cannot become a write): start again.
+  for (let attempt = 1; ; attempt += 1) {
+    const app = createStrapi({ appDir: ROOT, distDir, autoReload: false, serveAdminPanel: false });
+    app.log.level = process.env.STRAPI_LOG_LEVEL || 'warn';
+    try {
+      return await app.load();
+    } catch (e) {
+      if (attempt >= 5 || !/database is locked|SQLITE_BUSY/.test(String(e && e.message))) throw e;
+      await app.destroy().catch(() => {});
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 };
 
 module.exports = { ROOT, PLUGIN_DIST, crypto, loadStrapi };

@@ -155,6 +155,9 @@ describe('exports and reveals of an admin', () => {
     expect(rev.status).toBe(403);
     expect(rev.body.error.message).toMatch(SUSPENDED);
     expect(rev.body.data).toBeNull(); // no values
+    // The edit view offers no Reveal button meanwhile (the other archive admin still has it).
+    const mayReveal = async (jwt: string) => (await app.http().get(`/id-vault/customers/${customers[0]}/reveal`).set(bearer(jwt))).body.data.reveal;
+    expect([await mayReveal(admins.tripper.jwt), await mayReveal(admins.clearer.jwt)]).toEqual([false, true]);
     const denied = await events({ actorType: 'admin', actorId: String(admins.tripper.id), outcome: 'denied' });
     expect(denied.map((e: any) => [e.action, e.details?.reason])).toEqual([
       ['customer.export', 'suspended'],

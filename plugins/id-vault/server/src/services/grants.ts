@@ -222,6 +222,8 @@ const grants = ({ strapi }: { strapi: Core.Strapi }) => {
       const where = and({ documentId }, await accessService().rowFilter(UIDS.customer, access, 'read'));
       const row = await asSystem(() => strapi.db.query(UIDS.customer).findOne({ where, select: ['id'], populate: { team: { select: ['id'] } } }));
       if (!row) return false;
+      // A suspended account's reveal would be refused: no Reveal button either.
+      if (await getService(strapi, 'anomalies').suspension(access.caller)) return false;
       if (access.can('customer.reveal')) return true;
       return access.caller.kind === 'admin' && !!(await this.activeFor(Number(access.caller.id), { documentId, teamId: row.team?.id ?? null }, 'reveal'));
     },
