@@ -15,6 +15,7 @@ export declare const UIDS: {
   erasure: 'plugin::id-vault.erasure';
   exportRecipient: 'plugin::id-vault.export-recipient';
   anomaly: 'plugin::id-vault.anomaly';
+  importRun: 'plugin::id-vault.import-run';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 /** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */

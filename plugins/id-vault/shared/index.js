@@ -17,6 +17,7 @@ const UIDS = {
   erasure: 'plugin::id-vault.erasure',
   exportRecipient: 'plugin::id-vault.export-recipient',
   anomaly: 'plugin::id-vault.anomaly',
+  importRun: 'plugin::id-vault.import-run',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →

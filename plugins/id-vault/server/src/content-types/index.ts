@@ -12,6 +12,7 @@ import jobRun from './job-run/schema.json';
 import erasure from './erasure/schema.json';
 import exportRecipient from './export-recipient/schema.json';
 import anomaly from './anomaly/schema.json';
+import importRun from './import-run/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -28,4 +29,5 @@ export default {
   erasure: { schema: erasure },
   'export-recipient': { schema: exportRecipient },
   anomaly: { schema: anomaly },
+  'import-run': { schema: importRun },
 };

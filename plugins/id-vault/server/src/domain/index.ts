@@ -10,3 +10,4 @@ export * from './query-shapes';
 export * from './redact';
 export * from './documents';
 export * from './anomalies';
+export * from './import';

@@ -13,6 +13,7 @@ import rotation from './rotation';
 import erasure from './erasure';
 import exportRecipients from './export-recipients';
 import anomalies from './anomalies';
+import importService from './import';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -30,6 +31,7 @@ export default {
   erasure,
   'export-recipients': exportRecipients,
   anomalies,
+  import: importService,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

@@ -15,6 +15,7 @@ import type { RotationService } from '../services/rotation';
 import type { ErasureService } from '../services/erasure';
 import type { ExportRecipientsService } from '../services/export-recipients';
 import type { AnomaliesService } from '../services/anomalies';
+import type { ImportService } from '../services/import';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
@@ -33,6 +34,7 @@ interface Services {
   erasure: ErasureService;
   'export-recipients': ExportRecipientsService;
   anomalies: AnomaliesService;
+  import: ImportService;
 }
 
 /** The one typed way to reach a service of this plugin. */
@@ -40,7 +42,7 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
-export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.erasure, UIDS.exportRecipient, UIDS.anomaly]);
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.erasure, UIDS.exportRecipient, UIDS.anomaly, UIDS.importRun]);
 
 /**
  * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested
