@@ -271,3 +271,45 @@ test('an XLSX workbook imports (labels as headers, numbers and dates as cells, d
   const [event] = (await importEvents('import.completed')).filter((e) => e.details.format === 'xlsx');
   expect(event.details).toMatchObject({ format: 'xlsx', rows: 2, valid: 2, rejected: 0, imported: 2 });
 });
+
+test('a second import of the same file while the first writes never writes a row twice', async () => {
+  const people = Array.from({ length: 3_000 }, (_, i) => syntheticPerson(40_000 + i));
+  const file = writeCsv('twice.csv', [['name', 'idType', 'idNumber', 'phone', 'consentScope'], ...people.map((p) => [p.name, 'resident-id', p.idNumber, p.phone, 'twice'])]);
+  const count = async () => Number((await app.knex('idv_customers').where('consent_scope', 'twice').count({ n: '*' }).first()).n);
+  // The command in a child process; once it is writing, the same import in this test's process (already
+  // booted: two Strapi start-ups at one instant contend for SQLite's lock in Strapi's own bootstrap).
+  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'import.js'), file], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (out.stdout += c));
+  const childDone = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (c: Buffer) => {
+      out.stderr += c;
+      if (/\| [1-9]\d*\/3000 customers/.test(out.stderr)) resolve();
+    });
+    child.on('exit', () => resolve());
+  });
+  const here = await app.strapi
+    .plugin('id-vault')
+    .service('import')
+    .run(file)
+    .then((r: any) => ({ ok: true, outcome: r.outcome, message: '' }), (e: Error) => ({ ok: false, outcome: null, message: e.message }));
+  const status = await childDone;
+  // Whichever commits a batch first goes on; the other fails at its next batch and says why (or, started
+  // after the end, finds the file imported already).
+  const BUSY = 'another import of this file is running (or finished) in another process';
+  if (status === 0) {
+    expect(out.stdout).toMatch(/done — \d+ customers imported by this run/);
+    expect(here.ok ? here.outcome : here.message).toMatch(here.ok ? /already-imported/ : new RegExp(BUSY.replace(/[()]/g, '\\$&')));
+  } else {
+    expect(status).toBe(1);
+    expect(out.stderr).toContain(BUSY);
+    expect(here).toEqual({ ok: true, outcome: 'completed', message: '' });
+  }
+  expect(await count()).toBe(people.length);
+  expect(Number((await app.knex('idv_customers').where('consent_scope', 'twice').countDistinct({ n: 'name' }).first()).n)).toBe(people.length);
+  const lost = Number(status !== 0) + Number(!here.ok);
+  const failed = (await importEvents('import.failed')).filter((e) => e.details.reason === 'write');
+  expect(failed).toHaveLength(lost);
+  for (const e of failed) expect(e).toMatchObject({ outcome: 'failure', actor: 'system', details: { reason: 'write', line: null, error: 'ImportWriteError' } });
+});
