@@ -58,7 +58,9 @@ export const columnLetters = (index: number): string => {
   return s;
 };
 
-const fold = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ');
+/** How headers, display names and reference names are compared: trimmed, any case, runs of spaces as one. */
+export const foldName = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ');
+const fold = foldName;
 
 /**
  * Maps the header row to attributes, by attribute name or English label (any case). Unknown, empty or
@@ -173,7 +175,7 @@ export const checkRow = (line: number, cells: readonly unknown[], columns: Reado
   columns.forEach((spec, i) => {
     const raw = cells[i] === undefined || cells[i] === null ? '' : String(cells[i]).trim();
     if (!spec) {
-      if (raw !== '' && i < columns.length) problems.push({ line, field: `column ${i + 1} (${columnLetters(i)})`, message: 'holds a value under no known header' });
+      if (raw !== '') problems.push({ line, field: `column ${i + 1} (${columnLetters(i)})`, message: 'holds a value under no known header' });
       return;
     }
     if (raw === '') return;

@@ -6,6 +6,7 @@ import { errors } from '@strapi/utils';
 import {
   checkRow,
   duplicateProblems,
+  foldName,
   mapColumns,
   type CheckedRow,
   type ImportColumnSpec,
@@ -131,7 +132,7 @@ const enumDisplayNames = (): Record<string, string> => {
     const names = require(path.join(__dirname, '..', '..', '..', 'admin', 'src', 'translations', 'enums.json'));
     const out: Record<string, string> = {};
     for (const locale of Object.values<Record<string, string>>(names)) {
-      for (const [value, label] of Object.entries(locale)) out[label.trim().toLowerCase().replace(/\s+/g, ' ')] ??= value;
+      for (const [value, label] of Object.entries(locale)) out[foldName(label)] ??= value;
     }
     return out;
   } catch {
@@ -184,35 +185,41 @@ const importService = ({ strapi }: { strapi: Core.Strapi }) => {
     return specs;
   };
 
-  const fold = (s: string) => s.trim().toLowerCase();
-
-  /** Org unit and tag references → documentIds; unknown or ambiguous ones are problems (the reference not named). */
-  const resolveRefs = async (rows: CheckedRow[]) => {
+  /**
+   * References → documentIds: a one-relation (org unit) by documentId or its one name, a many-relation (tags)
+   * by names. Unknown or ambiguous ones are problems that do not repeat the reference.
+   */
+  const resolveRefs = async (rows: CheckedRow[], specs: ImportColumnSpec[]) => {
     const [units, tags] = await Promise.all([
       strapi.db.query(UIDS.orgUnit).findMany({ select: ['documentId', 'name'] }),
       strapi.db.query(UIDS.tag).findMany({ select: ['documentId', 'name'] }),
     ]);
     const byName = (list: any[]) => {
       const m = new Map<string, string[]>();
-      for (const x of list) if (typeof x.name === 'string') m.set(fold(x.name), [...(m.get(fold(x.name)) ?? []), x.documentId]);
+      for (const x of list) if (typeof x.name === 'string') m.set(foldName(x.name), [...(m.get(foldName(x.name)) ?? []), x.documentId]);
       return m;
     };
     const unitIds = new Set(units.map((u: any) => u.documentId));
     const unitNames = byName(units);
     const tagNames = byName(tags);
+    const ones = specs.filter((s) => s.type === 'relation-one').map((s) => s.name);
+    const manys = specs.filter((s) => s.type === 'relation-many').map((s) => s.name);
     for (const row of rows) {
-      const team = row.refs.team;
-      if (typeof team === 'string') {
-        const named = unitNames.get(fold(team)) ?? [];
-        if (unitIds.has(team)) row.data.team = team;
-        else if (named.length === 1) row.data.team = named[0];
-        else row.problems.push({ line: row.line, field: 'team', message: named.length ? 'names more than one org unit: use its documentId' : 'names no org unit (by name or documentId)' });
+      for (const field of ones) {
+        const ref = row.refs[field];
+        if (typeof ref !== 'string') continue;
+        const named = unitNames.get(foldName(ref)) ?? [];
+        if (unitIds.has(ref)) row.data[field] = ref;
+        else if (named.length === 1) row.data[field] = named[0];
+        else row.problems.push({ line: row.line, field, message: named.length ? 'names more than one org unit: use its documentId' : 'names no org unit (by name or documentId)' });
       }
-      const names = row.refs.tags;
-      if (Array.isArray(names)) {
-        const found = names.map((n) => tagNames.get(fold(n)) ?? []);
-        if (found.some((f) => f.length !== 1)) row.problems.push({ line: row.line, field: 'tags', message: found.some((f) => f.length > 1) ? 'names a tag that more than one tag is called' : 'names a tag that does not exist' });
-        else row.data.tags = found.map((f) => f[0]);
+      for (const field of manys) {
+        const names = row.refs[field];
+        if (!Array.isArray(names)) continue;
+        const found = names.map((n) => tagNames.get(foldName(n)) ?? []);
+        if (found.some((f) => f.length > 1)) row.problems.push({ line: row.line, field, message: 'names a tag that several tags are called' });
+        else if (found.some((f) => !f.length)) row.problems.push({ line: row.line, field, message: 'names a tag that does not exist' });
+        else row.data[field] = found.map((f) => f[0]);
       }
     }
   };
@@ -259,12 +266,15 @@ const importService = ({ strapi }: { strapi: Core.Strapi }) => {
     if (Number(changed) !== 1) throw new ImportWriteError('another import of this file is running (or finished) in another process: run it again once that one is done', null);
   };
 
-  /** What a failed write says: the line, the field names of a validation error, the error's kind — no value. */
-  const describeWriteError = (e: any, line: number): ImportWriteError => {
+  /** What a failed row says: the line, the field names of a validation error, the error's kind — no value. */
+  const describeRowError = (e: any, line: number): ImportWriteError => {
     if (e instanceof ImportWriteError) return e;
     const paths = e instanceof errors.ValidationError ? ((e as any).details?.errors ?? []).map((x: any) => (Array.isArray(x.path) ? x.path.join('.') : String(x.path))).filter(Boolean) : [];
     return new ImportWriteError(`line ${line} was refused when written${paths.length ? ` (${paths.join(', ')})` : ''}: ${e?.name ?? 'Error'}`, line);
   };
+  /** A failure of a batch as a whole (the database, the mark): its kind and where the import stood. */
+  const describeBatchError = (e: any, mark: number): ImportWriteError =>
+    e instanceof ImportWriteError ? e : new ImportWriteError(`the batch after line ${mark} was not written (${e?.code ?? e?.name ?? 'Error'}); nothing of it was kept`, null);
 
   const record = (outcome: 'success' | 'rejected' | 'failure', action: 'import.completed' | 'import.failed', details: Record<string, unknown>) =>
     audit().record({ action, outcome, subjectUid: UIDS.customer, caller: SYSTEM, details });
@@ -303,7 +313,7 @@ const importService = ({ strapi }: { strapi: Core.Strapi }) => {
         if (!headerProblems.length) {
           const today = new Date();
           checked = table.rows.map((r) => checkRow(r.line, r.cells, columns, today));
-          await resolveRefs(checked);
+          await resolveRefs(checked, specs);
           const extra = [...duplicateProblems(checked, specs), ...(await takenProblems(checked.filter((r) => r.line > doneThrough && !r.problems.length), specs))];
           const byLine = new Map(checked.map((r) => [r.line, r]));
           for (const p of extra) byLine.get(p.line)?.problems.push(p);
@@ -338,7 +348,7 @@ const importService = ({ strapi }: { strapi: Core.Strapi }) => {
                 try {
                   await docs.create({ data: { ...row.data } as any });
                 } catch (e) {
-                  throw describeWriteError(e, row.line);
+                  throw describeRowError(e, row.line);
                 }
               }
             });
@@ -356,7 +366,7 @@ const importService = ({ strapi }: { strapi: Core.Strapi }) => {
         } catch (e) {
           const line = e instanceof ImportWriteError ? e.line : null;
           await record('failure', 'import.failed', { fileSha256, format, ...counts, imported, importedBefore, reason: 'write', line, error: (e as any)?.name ?? 'Error' }).catch(() => {});
-          throw describeWriteError(e, line ?? mark);
+          throw describeBatchError(e, mark);
         } finally {
           await audit().flush();
         }
