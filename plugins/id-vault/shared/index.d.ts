@@ -16,6 +16,7 @@ export declare const UIDS: {
   exportRecipient: 'plugin::id-vault.export-recipient';
   anomaly: 'plugin::id-vault.anomaly';
   retentionCandidate: 'plugin::id-vault.retention-candidate';
+  importRun: 'plugin::id-vault.import-run';
 };
 export declare const ACTION_LIST: ReadonlyArray<{ uid: string; displayName: string; subCategory: string }>;
 /** Full action ids by short uid, e.g. ACTIONS['customer.reveal'] = 'plugin::id-vault.customer.reveal'. */

@@ -18,6 +18,7 @@ const UIDS = {
   exportRecipient: 'plugin::id-vault.export-recipient',
   anomaly: 'plugin::id-vault.anomaly',
   retentionCandidate: 'plugin::id-vault.retention-candidate',
+  importRun: 'plugin::id-vault.import-run',
 };
 /**
  * Admin RBAC actions, declared once as data: registered in bootstrap (Settings → Administration panel →

@@ -13,6 +13,7 @@ import erasure from './erasure/schema.json';
 import exportRecipient from './export-recipient/schema.json';
 import anomaly from './anomaly/schema.json';
 import retentionCandidate from './retention-candidate/schema.json';
+import importRun from './import-run/schema.json';
 
 export default {
   customer: { schema: customer },
@@ -30,4 +31,5 @@ export default {
   'export-recipient': { schema: exportRecipient },
   anomaly: { schema: anomaly },
   'retention-candidate': { schema: retentionCandidate },
+  'import-run': { schema: importRun },
 };

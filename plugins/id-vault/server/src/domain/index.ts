@@ -11,3 +11,4 @@ export * from './redact';
 export * from './documents';
 export * from './anomalies';
 export * from './retention';
+export * from './import';

@@ -15,6 +15,7 @@ import exportRecipients from './export-recipients';
 import anomalies from './anomalies';
 import retention from './retention';
 import indexRotation from './index-rotation';
+import importService from './import';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -34,6 +35,7 @@ export default {
   anomalies,
   retention,
   'index-rotation': indexRotation,
+  import: importService,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

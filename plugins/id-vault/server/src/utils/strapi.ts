@@ -17,6 +17,7 @@ import type { ExportRecipientsService } from '../services/export-recipients';
 import type { AnomaliesService } from '../services/anomalies';
 import type { RetentionService } from '../services/retention';
 import type { IndexRotationService } from '../services/index-rotation';
+import type { ImportService } from '../services/import';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
@@ -37,6 +38,7 @@ interface Services {
   anomalies: AnomaliesService;
   retention: RetentionService;
   'index-rotation': IndexRotationService;
+  import: ImportService;
 }
 
 /** The one typed way to reach a service of this plugin. */
@@ -44,7 +46,7 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
-export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.erasure, UIDS.exportRecipient, UIDS.anomaly, UIDS.retentionCandidate]);
+export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.erasure, UIDS.exportRecipient, UIDS.anomaly, UIDS.retentionCandidate, UIDS.importRun]);
 
 /**
  * Runs `fn` with the knex of the database transaction in progress (Strapi's, if any; nested
