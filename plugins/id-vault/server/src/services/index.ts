@@ -13,6 +13,7 @@ import rotation from './rotation';
 import erasure from './erasure';
 import exportRecipients from './export-recipients';
 import anomalies from './anomalies';
+import backup from './backup';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -30,6 +31,7 @@ export default {
   erasure,
   'export-recipients': exportRecipients,
   anomalies,
+  backup,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

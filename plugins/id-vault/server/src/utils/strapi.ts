@@ -15,6 +15,7 @@ import type { RotationService } from '../services/rotation';
 import type { ErasureService } from '../services/erasure';
 import type { ExportRecipientsService } from '../services/export-recipients';
 import type { AnomaliesService } from '../services/anomalies';
+import type { BackupService } from '../services/backup';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
@@ -33,6 +34,7 @@ interface Services {
   erasure: ErasureService;
   'export-recipients': ExportRecipientsService;
   anomalies: AnomaliesService;
+  backup: BackupService;
 }
 
 /** The one typed way to reach a service of this plugin. */
