@@ -306,3 +306,38 @@ test('kill -9 during a backup leaves no file under a final name; kill -9 during 
   expect(after.customers.find((c: any) => c.documentId === first)).toMatchObject({ name: '[erased]', idNumber: null });
   expect(after.documents.map((d: any) => d.documentNumber)).toEqual(['E17020002']);
 });
+
+test('Settings → Backups: list, back up now and download need backup.manage; a download is audited; other names are 404', async () => {
+  const admin = bearer(await adminSession(app!, 'strapi-super-admin'));
+  const editor = bearer(await adminSession(app!, 'strapi-editor'));
+  for (const [method, url] of [['get', '/id-vault/backups'], ['post', '/id-vault/backups'], ['get', `/id-vault/backups/${backups()[0]}/download`]] as const) {
+    expect((await (app!.http() as any)[method](url).set(editor)).status).toBe(403);
+  }
+  const kept = backups();
+  const now = await app!.http().post('/id-vault/backups').set(admin).send({});
+  expect(now.status).toBe(201);
+  expect(now.body.data).toMatchObject({ masterKeyId: 'test1', scans: 0 });
+  expect(backups()).toHaveLength(kept.length + 1);
+  const created = (await auditActions('backup.created')).at(-1);
+  expect(created).toMatchObject({ outcome: 'success', actor_type: 'admin' });
+
+  const list = await app!.http().get('/id-vault/backups').set(admin);
+  expect(list.status).toBe(200);
+  expect(list.body.data.files.map((f: any) => f.file)).toEqual([...backups()].reverse());
+  expect(list.body.data.files[0]).toMatchObject({ file: now.body.data.file, bytes: now.body.data.bytes, masterKeyId: 'test1' });
+  expect(list.body.data).toMatchObject({ keep: 30, cron: '0 2 * * *', lastSuccess: { file: now.body.data.file, trigger: 'admin' } });
+
+  const dl = await app!.http().get(`/id-vault/backups/${now.body.data.file}/download`).set(admin).buffer(true).parse((res, cb) => {
+    const parts: Buffer[] = [];
+    res.on('data', (c: Buffer) => parts.push(c));
+    res.on('end', () => cb(null, Buffer.concat(parts)));
+  });
+  expect(dl.status).toBe(200);
+  expect(dl.headers['content-disposition']).toBe(`attachment; filename="${now.body.data.file}"`);
+  expect(dl.headers['cache-control']).toBe('no-store');
+  expect((dl.body as Buffer).equals(fs.readFileSync(path.join(dirs.backups, now.body.data.file)))).toBe(true);
+  expect((await auditActions('backup.downloaded')).at(-1)).toMatchObject({ outcome: 'success', actor_type: 'admin' });
+  for (const name of ['..%2F..%2Fpackage.json', 'idv-backup-x.idvb', `${now.body.data.file}.part`]) {
+    expect((await app!.http().get(`/id-vault/backups/${name}/download`).set(admin)).status).toBe(404);
+  }
+});

@@ -123,6 +123,7 @@ const ensureContentManagerLabels = async (strapi: Core.Strapi) => {
 const LATER_ACTIONS: Array<{ action: string; role: string }> = [
   { action: 'anomaly.clear', role: ARCHIVE_ADMIN_ROLE },
   { action: 'customer.erase', role: ARCHIVE_ADMIN_ROLE },
+  { action: 'backup.manage', role: ARCHIVE_ADMIN_ROLE },
 ];
 const LATER_KEY = 'default-roles-later-actions';
 

@@ -9,6 +9,8 @@ import { SYSTEM_ACCESS } from '../domain';
 import { asSystem } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
 import { getService, UIDS } from '../utils/strapi';
+import { errors } from '@strapi/utils';
+import type { Caller } from '../domain';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
@@ -273,8 +275,9 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
      * Writes one backup (`trigger`: who asked — cli, job, admin). Records backup.created with counts, size and
      * the file's SHA-256, or backup.failed; keeps the newest ID_VAULT_BACKUP_KEEP files.
      */
-    async create(opts: { onProgress?: Progress; trigger?: string } = {}): Promise<BackupResult> {
+    async create(opts: { onProgress?: Progress; trigger?: string; caller?: Caller } = {}): Promise<BackupResult> {
       const trigger = opts.trigger ?? 'cli';
+      const caller: Caller = opts.caller ?? { kind: 'system' };
       const d = dir();
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
       const file = `idv-backup-${stamp}-${randomBytes(3).toString('hex')}.idvb`;
@@ -355,16 +358,50 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           missingScans: manifest.scans.missing,
         };
         const pruned = await service.prune();
-        await audit().record({ action: 'backup.created', outcome: 'success', caller: { kind: 'system' }, details: { ...result, trigger, pruned } });
+        await audit().record({ action: 'backup.created', outcome: 'success', caller, details: { ...result, trigger, pruned } });
         return result;
       } catch (e) {
         await snapshot?.close().catch(() => {});
         await fs.promises.rm(temp, { force: true }).catch(() => {});
         await audit()
-          .record({ action: 'backup.failed', outcome: 'failure', caller: { kind: 'system' }, details: { file, trigger, error: safeError(e) } })
+          .record({ action: 'backup.failed', outcome: 'failure', caller, details: { file, trigger, error: safeError(e) } })
           .catch(() => {});
         throw e;
       }
+    },
+
+    /** The Backups page: kept files (newest first), the last success and failure (from the audit trail), the settings. */
+    async status() {
+      const meta: any = strapi.db.metadata.get(UIDS.auditEvent);
+      const col = (a: string) => meta.attributes[a]?.columnName ?? a;
+      const last = async (action: string) => {
+        const row = await strapi.db
+          .connection(meta.tableName)
+          .where(col('action'), action)
+          .orderBy('id', 'desc')
+          .first({ at: col('occurredAt'), details: col('details') });
+        if (!row) return null;
+        const d = typeof row.details === 'string' ? JSON.parse(row.details) : row.details ?? {};
+        return { at: new Date(row.at).toISOString(), file: d.file ?? null, bytes: d.bytes ?? null, error: d.error ?? null, trigger: d.trigger ?? null };
+      };
+      return {
+        files: await list(),
+        lastSuccess: await last('backup.created'),
+        lastFailure: await last('backup.failed'),
+        keep: keep(),
+        cron: process.env.ID_VAULT_BACKUP_CRON ?? '0 2 * * *',
+        activeMasterKeyId: ring().active.id,
+      };
+    },
+
+    /** A kept backup as a stream, for the admin's download (recorded as backup.downloaded); 404 for any other name. */
+    async download(file: unknown, caller: Caller) {
+      if (typeof file !== 'string' || !BACKUP_FILE.test(file)) throw new errors.NotFoundError('backup not found');
+      const full = path.join(dir(), file);
+      const stat = await fs.promises.stat(full).catch(() => null);
+      if (!stat?.isFile()) throw new errors.NotFoundError('backup not found');
+      await audit().record({ action: 'backup.downloaded', outcome: 'success', caller, details: { file, bytes: stat.size } });
+      return { file, bytes: stat.size, stream: fs.createReadStream(full) };
     },
 
     /** Removes all but the newest ID_VAULT_BACKUP_KEEP backups; returns how many went. */
