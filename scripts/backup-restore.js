@@ -58,19 +58,21 @@ const databaseHasTables = async () => {
   const c = crypto();
   const ring = c.parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
   const size = fs.statSync(file).size;
-  const head = Buffer.alloc(128);
+  const head = Buffer.alloc(4096);
   const fd = fs.openSync(file, 'r');
   const headBytes = fs.readSync(fd, head, 0, head.length, 0);
   fs.closeSync(fd);
-  let keyId;
+  let header;
   try {
-    keyId = c.backupMasterKeyId(head.subarray(0, headBytes));
+    header = c.readBackupHeader(head.subarray(0, headBytes));
   } catch (e) {
     console.error(`backup:restore: ${path.basename(file)} is not an id-vault backup (${e.message}); nothing was written.`);
     process.exit(1);
   }
-  if (!ring.byId.has(keyId)) {
-    console.error(`backup:restore: ${path.basename(file)} needs master key ${keyId}, which is not in ID_VAULT_MASTER_KEYS; nothing was written.`);
+  const keyId = header.masterKeyId;
+  const lacking = header.needsMasterKeys.filter((id) => !ring.byId.has(id));
+  if (lacking.length) {
+    console.error(`backup:restore: ${path.basename(file)} needs master key ${lacking.join(', ')}, which is not in ID_VAULT_MASTER_KEYS; nothing was written.`);
     process.exit(1);
   }
 

@@ -156,6 +156,7 @@ test('the restore drill: back up, destroy the database and the scan store, resto
   expect(restored.stderr).not.toMatch(/failed|FAILED|BROKEN/);
   expect(restored.status).toBe(0);
   expect(restored.stdout).toMatch(/verified: .* 1 scan objects/);
+  expect(restored.stdout).toMatch(/; 22 encrypted values decrypted with the restored keys\./); // 5 customers × 4 fields, 2 document numbers
   expect(restored.stdout).toMatch(/audit chain intact/);
   expect(restored.stdout).toMatch(/backup:restore: done\./);
 
@@ -204,11 +205,49 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
   } finally {
     if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${empty} WITH (FORCE)`);
   }
+  // A ring without the master key the backup needs: refused, naming the key.
+  const ring = process.env.ID_VAULT_MASTER_KEYS;
+  process.env.ID_VAULT_MASTER_KEYS = `other:${randomBytes(32).toString('base64')}`;
+  const keyless = await restore(file, '--force').finally(() => (process.env.ID_VAULT_MASTER_KEYS = ring));
+  expect(keyless.status).toBe(1);
+  expect(keyless.stderr).toMatch(/needs master key test1, which is not in ID_VAULT_MASTER_KEYS; nothing was written\./);
   // A database that is not empty is refused without --force (after verification, before any write).
   const busy = await restore(file);
   expect(busy.status).toBe(1);
   expect(busy.stderr).toMatch(/the database is not empty; .* --force/);
   for (const f of ['flipped.bin', 'cut.bin', 'cut-at-segment.bin']) fs.rmSync(path.join(dirs.backups, f));
+
+  // A backup whose archive is sound but holds a value that does not decrypt (changed in the database before
+  // the backup): the load is rolled back, nothing of it stays.
+  const row = await app!.knex('idv_customers').where('document_id', first).first('id', 'phone');
+  const [head, body] = [row.phone.slice(0, -6), row.phone.slice(-6)];
+  await app!.knex('idv_customers').where('id', row.id).update({ phone: `${head}${body === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}` });
+  const tampered = await app!.strapi.plugin('id-vault').service('backup').create({ trigger: 'test' });
+  await app!.knex('idv_customers').where('id', row.id).update({ phone: row.phone });
+  const into = `idvault_t_${process.pid}_d${randomBytes(3).toString('hex')}`;
+  if (client === 'postgres') await pg(`CREATE DATABASE ${into}`);
+  try {
+    const res = await onDatabase(into, () => restore(tampered.file));
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/1 encrypted value\(s\) of the backup do not decrypt with its keys and this master key ring; nothing was restored/);
+    if (client === 'postgres') {
+      const { Client } = require('pg');
+      const c = new Client({ connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${into}`) });
+      await c.connect();
+      const n = Number((await c.query(`select count(*) as n from idv_customers`)).rows[0].n);
+      await c.end();
+      expect(n).toBe(0);
+    } else {
+      const Database = require('better-sqlite3');
+      const db = new Database(sqliteFile(into), { readonly: true });
+      expect(db.prepare('select count(*) as n from idv_customers').get().n).toBe(0);
+      db.close();
+    }
+  } finally {
+    if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${into} WITH (FORCE)`);
+    else for (const ext of ['', '-wal', '-shm']) fs.rmSync(`${sqliteFile(into)}${ext}`, { force: true });
+    fs.rmSync(path.join(dirs.backups, tampered.file));
+  }
 });
 
 test('erased stays erased: erase after a backup, restore that backup — the ledger erases the customer again', async () => {
@@ -326,6 +365,10 @@ test('Settings → Backups: list, back up now and download need backup.manage; a
   expect(list.body.data.files.map((f: any) => f.file)).toEqual([...backups()].reverse());
   expect(list.body.data.files[0]).toMatchObject({ file: now.body.data.file, bytes: now.body.data.bytes, masterKeyId: 'test1' });
   expect(list.body.data).toMatchObject({ keep: 30, cron: '0 2 * * *', lastSuccess: { file: now.body.data.file, trigger: 'admin' } });
+  expect(list.body.data.files.map((f: any) => f.needsMasterKeys)).toEqual(backups().map(() => ['test1']));
+  // The Keys page says how many kept backups need each master key.
+  const keys = await app!.http().get('/id-vault/keys').set(admin);
+  expect(keys.body.data.masterKeys).toEqual([expect.objectContaining({ masterKeyId: 'test1', active: true, backups: backups().length })]);
 
   const dl = await app!.http().get(`/id-vault/backups/${now.body.data.file}/download`).set(admin).buffer(true).parse((res, cb) => {
     const parts: Buffer[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { Readable } from 'stream';
 import {
   backupKey,
-  backupMasterKeyId,
+  readBackupHeader,
   createBackupWriter,
   decodeValue,
   encodeValue,
@@ -22,7 +22,7 @@ const SEG = 1024;
 
 /** A small archive: two tables, one scan object; sealed with 1 KiB segments so that it spans many. */
 const archive = async (masterKeyId = 'k1') => {
-  const w = createBackupWriter(backupKey(ring, masterKeyId), { ...begin, masterKeyId }, SEG);
+  const w = createBackupWriter(backupKey(ring, masterKeyId), { ...begin, masterKeyId }, { needsMasterKeys: ['k1', 'k2'] }, SEG);
   const out: Buffer[] = [];
   w.stream.on('data', (c: Buffer) => out.push(c));
   const ended = new Promise((r) => w.stream.on('end', r));
@@ -56,7 +56,7 @@ describe('backup archive', () => {
     expect(manifest.tables.people.rows).toBe(102);
     expect(manifest.tables.empty).toMatchObject({ rows: 0, columns: ['id'] });
     expect(manifest.scans).toMatchObject({ count: 1, bytes: 3000, missing: 1 });
-    expect(backupMasterKeyId(bytes)).toBe('k1');
+    expect(readBackupHeader(bytes)).toEqual({ masterKeyId: 'k1', needsMasterKeys: ['k1', 'k2'], createdAt: begin.createdAt });
     const frames: BackupFrame[] = [];
     const read = await readBackup(Readable.from([bytes]), ring, (f) => {
       frames.push(f);
@@ -70,7 +70,7 @@ describe('backup archive', () => {
 
   it('opens under an older master key still in the ring, and names a missing one', async () => {
     const { bytes } = await archive('k2');
-    expect(backupMasterKeyId(bytes)).toBe('k2');
+    expect(readBackupHeader(bytes)).toMatchObject({ masterKeyId: 'k2', needsMasterKeys: ['k2', 'k1'] });
     await expect(readBackup(Readable.from([bytes]), ring)).resolves.toMatchObject({ masterKeyId: 'k2' });
     expect(await code(readBackup(Readable.from([bytes]), parseMasterKeys(k1)))).toMatch(/^UNKNOWN_KEY/);
     expect(() => backupKey(parseMasterKeys(k1), 'k2')).toThrow(/needs master key k2/);
@@ -87,6 +87,15 @@ describe('backup archive', () => {
       expect(await code(readBackup(Readable.from([bytes.subarray(0, bytes.length - cut)]), ring))).toMatch(/^(AUTH_FAILED|BAD_FORMAT)/);
     }
     expect(await code(readBackup(Readable.from([Buffer.concat([bytes, Buffer.from([0])])]), ring))).toMatch(/^AUTH_FAILED/);
+  });
+
+  it('binds the clear header: one that names other keys does not open', async () => {
+    const { bytes } = await archive();
+    const text = bytes.toString('latin1');
+    const forged = Buffer.from(text.replace('"needsMasterKeys":["k1","k2"]', '"needsMasterKeys":["k1","kx"]'), 'latin1');
+    expect(forged.length).toBe(bytes.length);
+    expect(readBackupHeader(forged).needsMasterKeys).toEqual(['k1', 'kx']);
+    expect(await code(readBackup(Readable.from([forged]), ring))).toMatch(/^AUTH_FAILED/);
   });
 
   it('acts on nothing before the segment holding it is authenticated', async () => {

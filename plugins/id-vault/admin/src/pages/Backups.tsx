@@ -14,7 +14,7 @@ interface Run {
   trigger: string | null;
 }
 interface BackupsStatus {
-  files: Array<{ file: string; bytes: number; createdAt: string; masterKeyId: string | null }>;
+  files: Array<{ file: string; bytes: number; createdAt: string; masterKeyId: string | null; needsMasterKeys: string[] | null }>;
   lastSuccess: Run | null;
   lastFailure: Run | null;
   keep: number;
@@ -101,7 +101,7 @@ const BackupsPage = () => {
                   <Typography variant="sigma">{formatMessage(t('backups.column.size', 'Size'))}</Typography>
                 </Th>
                 <Th>
-                  <Typography variant="sigma">{formatMessage(t('backups.column.key', 'Needs master key'))}</Typography>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.key', 'Needs master keys'))}</Typography>
                 </Th>
                 <Th>
                   <Typography variant="sigma">{formatMessage(t('backups.column.result', 'Result'))}</Typography>
@@ -128,7 +128,7 @@ const BackupsPage = () => {
                     <Typography>{size(f.bytes)}</Typography>
                   </Td>
                   <Td>
-                    <Typography>{f.masterKeyId ?? '—'}</Typography>
+                    <Typography>{(f.needsMasterKeys ?? (f.masterKeyId ? [f.masterKeyId] : ['—'])).join(', ')}</Typography>
                   </Td>
                   <Td>
                     {f.masterKeyId ? (

@@ -94,7 +94,11 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       ctx.body = stream;
     },
     async keysStatus(ctx: any) {
-      ctx.body = { data: await getService(strapi, 'rotation').status() };
+      const status = await getService(strapi, 'rotation').status();
+      // Which kept backups need each master key (a key may leave the ring only when none does).
+      const kept = await getService(strapi, 'backup').list();
+      const backups = (id: string) => kept.filter((b) => (b.needsMasterKeys ?? [b.masterKeyId]).includes(id)).length;
+      ctx.body = { data: { ...status, masterKeys: status.masterKeys.map((k: any) => ({ ...k, backups: backups(k.masterKeyId) })) } };
     },
     async auditStatus(ctx: any) {
       ctx.body = { data: await auditLog().status() };

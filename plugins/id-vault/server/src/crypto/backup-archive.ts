@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import type { Readable, Transform } from 'node:stream';
 import { IdVaultCryptoError } from './errors';
 import { hkdf } from './kdf';
-import { decryptStream, encryptStream, objectKeyId } from './segments';
+import { decryptStream, encryptStream } from './segments';
+import { Readable as ReadableStream } from 'node:stream';
 import type { DataKey } from './aead';
 import type { MasterKeyRing } from './keyring';
 
@@ -12,14 +13,60 @@ import type { MasterKeyRing } from './keyring';
  * batches), every scan object (already ciphertext: sealed under its document's data key), and last a
  * manifest with row counts, digests and the object count — sealed whole with the segmented AES-256-GCM of
  * segments.ts (the STREAM construction: a flipped byte, a reordering or a truncation fails) under a backup
- * key derived from a master key. The segments header carries that master key's id in the clear, so restore
- * and the Keys page know which master key a backup needs without decrypting it.
+ * key derived from a master key. A clear header before the sealed stream names the master keys a restore
+ * needs — the one the file is sealed under and those its data keys are wrapped under — so restore, the
+ * Backups and the Keys page know without decrypting; its digest is part of the sealing context, so a
+ * changed header does not open either.
+ *
+ * File: "IDVB" ‖ version (1) ‖ length (2, big-endian) ‖ clear header (JSON) ‖ the segments stream.
  *
  * Frame: type (1 byte) ‖ length (4 bytes, big-endian) ‖ payload. JSON payloads but the object bytes.
  * Nothing here knows Strapi or a database: rows are arrays of values in the order of the table's columns.
  */
 export const BACKUP_FORMAT = 1;
 const CONTEXT = 'id-vault-backup-v1';
+const MAGIC = Buffer.from('IDVB');
+const HEADER_VERSION = 1;
+
+/** What a backup file says in the clear: no personal data, key ids and a time. */
+export interface BackupClearHeader {
+  /** The master key the file is sealed under. */
+  masterKeyId: string;
+  /** Every master key a restore needs (the sealing key first). */
+  needsMasterKeys: string[];
+  createdAt: string;
+}
+
+const clearPrefix = (h: BackupClearHeader): Buffer => {
+  const body = Buffer.from(JSON.stringify({ masterKeyId: h.masterKeyId, needsMasterKeys: h.needsMasterKeys, createdAt: h.createdAt }), 'utf8');
+  const head = Buffer.alloc(7);
+  MAGIC.copy(head);
+  head[4] = HEADER_VERSION;
+  head.writeUInt16BE(body.length, 5);
+  return Buffer.concat([head, body]);
+};
+/** The sealing context binds the clear header: a header changed after the fact makes the file fail to open. */
+const contextOf = (prefix: Buffer) => `${CONTEXT}\u0000${createHash('sha256').update(prefix).digest('hex')}`;
+
+/** Parses the clear header at the start of `buf`; null while incomplete. */
+const parseClear = (buf: Buffer): { header: BackupClearHeader; length: number } | null => {
+  if (buf.length < 7) return null;
+  if (!buf.subarray(0, 4).equals(MAGIC)) throw new IdVaultCryptoError('BAD_FORMAT', 'not an id-vault backup');
+  if (buf[4] !== HEADER_VERSION) throw new IdVaultCryptoError('BAD_FORMAT', `unknown backup header version ${buf[4]}`);
+  const length = 7 + buf.readUInt16BE(5);
+  if (buf.length < length) return null;
+  let h: any;
+  try {
+    h = JSON.parse(buf.subarray(7, length).toString('utf8'));
+  } catch {
+    throw new IdVaultCryptoError('BAD_FORMAT', 'the backup header is not readable');
+  }
+  const id = /^[A-Za-z0-9_-]{1,64}$/;
+  if (typeof h?.masterKeyId !== 'string' || !id.test(h.masterKeyId) || !Array.isArray(h.needsMasterKeys) || !h.needsMasterKeys.every((k: unknown) => typeof k === 'string' && id.test(k))) {
+    throw new IdVaultCryptoError('BAD_FORMAT', 'the backup header is not readable');
+  }
+  return { header: { masterKeyId: h.masterKeyId, needsMasterKeys: h.needsMasterKeys, createdAt: String(h.createdAt ?? '') }, length };
+};
 const MAX_FRAME = 256 * 1024 * 1024;
 /** 1 MiB segments: a backup is large and read whole; fewer, larger segments cost less. */
 export const BACKUP_SEGMENT_SIZE = 1024 * 1024;
@@ -38,6 +85,8 @@ export interface BackupBegin {
 export interface BackupManifest extends BackupBegin {
   tables: Record<string, { columns: string[]; rows: number; sha256: string }>;
   scans: { count: number; bytes: number; sha256: string; missing: number };
+  /** Master key ids the backed-up data keys are wrapped under, with how many each wraps (a restore needs them all). */
+  dataKeyMasterKeys?: Record<string, number>;
 }
 
 /** The backup key under one master key: HKDF of it, with the master key's id as the key id. */
@@ -47,8 +96,12 @@ export const backupKey = (ring: MasterKeyRing, masterKeyId = ring.active.id): Da
   return { id: master.id, key: hkdf(master.key, 'idv-backup-key-v1') };
 };
 
-/** The master key id a backup file needs, from its clear header (its first bytes). */
-export const backupMasterKeyId = (head: Buffer): string => objectKeyId(head);
+/** A backup file's clear header, from its first bytes (a few hundred are enough). */
+export const readBackupHeader = (head: Buffer): BackupClearHeader => {
+  const h = parseClear(head);
+  if (!h) throw new IdVaultCryptoError('BAD_FORMAT', 'the backup is cut short');
+  return h.header;
+};
 
 /** Values as JSON can carry them, tagged where JSON would lose the type (dates, bytes, JSON columns). */
 export const encodeValue = (v: unknown): unknown => {
@@ -83,8 +136,15 @@ const sha = () => createHash('sha256');
  * Writes an archive into `out` (the sealed bytes; e.g. a file stream), frame by frame, with backpressure.
  * Tables and objects in any number; finish() writes the manifest and ends the stream.
  */
-export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, segmentSize = BACKUP_SEGMENT_SIZE) => {
-  const sealer: Transform = encryptStream(dataKey, CONTEXT, segmentSize);
+export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: Pick<BackupClearHeader, 'needsMasterKeys'>, segmentSize = BACKUP_SEGMENT_SIZE) => {
+  const prefix = clearPrefix({ masterKeyId: dataKey.id, needsMasterKeys: [...new Set([dataKey.id, ...clear.needsMasterKeys])], createdAt: begin.createdAt });
+  const sealer: Transform = encryptStream(dataKey, contextOf(prefix), segmentSize);
+  const sealed = ReadableStream.from(
+    (async function* () {
+      yield prefix;
+      for await (const c of sealer) yield c as Buffer;
+    })()
+  );
   const tables: BackupManifest['tables'] = {};
   const scans = { count: 0, bytes: 0, missing: 0 };
   const scanDigest = sha();
@@ -102,8 +162,8 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, segment
   const started = write(FRAME.begin, json(begin));
 
   return {
-    /** The sealed bytes: pipe them somewhere before writing. */
-    stream: sealer as Readable,
+    /** The file's bytes (clear header, then the sealed stream): pipe them somewhere before writing. */
+    stream: sealed as Readable,
     get plainBytes() {
       return plainBytes;
     },
@@ -137,10 +197,10 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, segment
     missingObject() {
       scans.missing += 1;
     },
-    async finish(): Promise<BackupManifest> {
+    async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> = {}): Promise<BackupManifest> {
       await started;
       closeTable();
-      const manifest: BackupManifest = { ...begin, tables, scans: { ...scans, sha256: scanDigest.digest('hex') } };
+      const manifest: BackupManifest = { ...begin, tables, scans: { ...scans, sha256: scanDigest.digest('hex') }, ...extra };
       await write(FRAME.manifest, json(manifest));
       sealer.end();
       return manifest;
@@ -178,13 +238,32 @@ export const readBackup = async (
   onBytes?: (sealedBytes: number) => void
 ): Promise<BackupManifest> => {
   let needed = null as string | null;
+  // The clear header first: its digest is part of the sealing context.
+  const chunks = source[Symbol.asyncIterator]();
+  let head: Buffer = Buffer.alloc(0);
+  let clear: ReturnType<typeof parseClear> = null;
+  while (!(clear = parseClear(head))) {
+    const next = await chunks.next();
+    if (next.done) throw new IdVaultCryptoError('BAD_FORMAT', 'the backup is cut short');
+    onBytes?.(next.value.length);
+    head = Buffer.concat([head, next.value as Buffer]);
+  }
   const opener = decryptStream((keyId) => {
     needed = keyId;
     return ring.byId.has(keyId) ? backupKey(ring, keyId).key : undefined;
-  }, CONTEXT);
-  source.on('data', (c: Buffer) => onBytes?.(c.length));
-  source.on('error', (e) => opener.destroy(e));
-  source.pipe(opener);
+  }, contextOf(head.subarray(0, clear.length)));
+  const feed = (async () => {
+    const write = async (c: Buffer) => {
+      if (!opener.write(c)) await once(opener, 'drain');
+    };
+    if (head.length > clear!.length) await write(head.subarray(clear!.length));
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      onBytes?.(next.value.length);
+      await write(next.value as Buffer);
+    }
+    opener.end();
+  })();
+  feed.catch((e) => opener.destroy(e));
 
   let buf: Buffer = Buffer.alloc(0);
   let begin: BackupBegin | null = null;
@@ -203,7 +282,7 @@ export const readBackup = async (
         if (begin) throw bad('two begin frames');
         begin = parse(payload) as BackupBegin;
         if (begin.format !== BACKUP_FORMAT) throw bad(`unknown format ${begin.format}`);
-        if (begin.masterKeyId !== needed) throw bad('the begin frame names another master key than the header');
+        if (begin.masterKeyId !== needed || clear!.header.masterKeyId !== needed) throw bad('the begin frame names another master key than the header');
         return onFrame?.({ type: 'begin', begin });
       }
       case FRAME.table: {
@@ -260,7 +339,6 @@ export const readBackup = async (
       }
     }
   } finally {
-    source.unpipe(opener);
     source.destroy();
   }
   if (buf.length || object) throw bad('it ends inside a frame');
@@ -272,6 +350,7 @@ export const readBackup = async (
     const want = m.tables[name];
     if (!want || want.rows !== seen[name].rows || want.sha256 !== seen[name].hash.digest('hex')) throw bad(`table ${name} does not match the manifest`);
   }
+  if (Object.keys(m.dataKeyMasterKeys ?? {}).some((k) => !clear!.header.needsMasterKeys.includes(k))) throw bad('the header does not name every master key its data keys need');
   if (m.scans?.count !== scans.count || m.scans.bytes !== scans.bytes || m.scans.sha256 !== scans.hash.digest('hex')) throw bad('the scan objects do not match the manifest');
   return m;
 };

@@ -4,9 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Core } from '@strapi/strapi';
-import { backupKey, backupMasterKeyId, createBackupWriter, parseMasterKeys, readBackup, BACKUP_FORMAT, type BackupManifest } from '../crypto';
-import { SYSTEM_ACCESS } from '../domain';
-import { asSystem } from '../utils/caller';
+import { backupKey, readBackupHeader, createBackupWriter, decryptParsed, parseCiphertext, parseMasterKeys, readBackup, BACKUP_FORMAT, type BackupManifest } from '../crypto';
 import { onceAcrossProcesses } from '../utils/jobs';
 import { getService, UIDS } from '../utils/strapi';
 import { errors } from '@strapi/utils';
@@ -26,14 +24,18 @@ export interface BackupResult {
   rows: number;
   scans: number;
   missingScans: number;
+  /** Every master key a restore of it needs: the one it is sealed under, and those its data keys are wrapped under. */
+  needsMasterKeys: string[];
 }
 
 export interface BackupFileInfo {
   file: string;
   bytes: number;
   createdAt: string;
-  /** The master key it needs (from its clear header); null when the header is unreadable. */
+  /** The master key it is sealed under (from its clear header); null when the header is unreadable. */
   masterKeyId: string | null;
+  /** Every master key its restore needs (from its clear header); null when the header is unreadable. */
+  needsMasterKeys: string[] | null;
 }
 
 export interface RestoreCheck {
@@ -50,6 +52,8 @@ interface Snapshot {
   tables: string[];
   columns(table: string): Promise<string[]>;
   count(table: string): Promise<number>;
+  /** Rows per value of one column (which master keys wrap the data keys). */
+  groupCount(table: string, column: string): Promise<Record<string, number>>;
   rows(table: string, columns: string[], onBatch: (rows: unknown[][]) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
@@ -112,6 +116,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       tables: byDependencies(tables, parents),
       columns: async (t) => db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name),
       count: async (t) => Number(db.prepare(`select count(*) as n from ${quote(t)}`).get().n),
+      groupCount: async (t, c) => Object.fromEntries(db.prepare(`select ${quote(c)} as v, count(*) as n from ${quote(t)} group by 1`).all().map((r: any) => [String(r.v), Number(r.n)])),
       async rows(t, columns, onBatch) {
         const hasId = columns.includes('id');
         const stmt = db.prepare(`select ${columns.map(quote).join(', ')} from ${quote(t)}${hasId ? ' order by id' : ''}`).raw(true);
@@ -155,6 +160,8 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             (r: any) => r.column_name
           ),
         count: async (t) => Number((await trx.raw(`select count(*) as n from ${quote(t)}`)).rows[0].n),
+        groupCount: async (t, c) =>
+          Object.fromEntries((await trx.raw(`select ${quote(c)} as v, count(*) as n from ${quote(t)} group by 1`)).rows.map((r: any) => [String(r.v), Number(r.n)])),
         async rows(t, columns, onBatch) {
           const list = columns.map(quote).join(', ');
           const toRow = (r: any) => columns.map((c) => r[c]);
@@ -184,6 +191,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
+  const dataKeyTable = () => {
+    const m: any = strapi.db.metadata.get(UIDS.dataKey);
+    return { name: m.tableName as string, masterColumn: (m.attributes.masterKeyId.columnName ?? 'master_key_id') as string };
+  };
+
   const scanTable = () => {
     const m: any = strapi.db.metadata.get(UIDS.scan);
     return { name: m.tableName as string, objectColumn: (m.attributes.objectName.columnName ?? 'object_name') as string };
@@ -211,12 +223,15 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     for (const file of (await fs.promises.readdir(d)).filter((n) => BACKUP_FILE.test(n)).sort().reverse()) {
       const full = path.join(d, file);
       const stat = await fs.promises.stat(full);
-      const head = Buffer.alloc(128);
+      const head = Buffer.alloc(4096);
       const fd = await fs.promises.open(full, 'r');
       let masterKeyId: string | null = null;
+      let needsMasterKeys: string[] | null = null;
       try {
         const { bytesRead } = await fd.read(head, 0, head.length, 0);
-        masterKeyId = backupMasterKeyId(head.subarray(0, bytesRead));
+        const header = readBackupHeader(head.subarray(0, bytesRead));
+        masterKeyId = header.masterKeyId;
+        needsMasterKeys = header.needsMasterKeys;
       } catch {
         masterKeyId = null;
       } finally {
@@ -224,7 +239,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       }
       const t = BACKUP_FILE.exec(file)![1];
       const createdAt = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`;
-      out.push({ file, bytes: stat.size, createdAt, masterKeyId });
+      out.push({ file, bytes: stat.size, createdAt, masterKeyId, needsMasterKeys });
     }
     return out;
   };
@@ -243,28 +258,69 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     return out;
   };
 
-  /** Every encrypted value of every content type, decrypted with the keys in the database (inside a transaction: its rows). */
-  const decryptCheck = async (limitPerType?: number): Promise<{ checked: number; failures: number }> => {
+  /**
+   * Every encrypted value of every content type (or the first `limitPerType` rows of each), decrypted with the
+   * data keys in the database — read with `knex` (inside the load's transaction: its rows), not through the
+   * document service, so that nothing but the cryptography decides.
+   */
+  const decryptCheck = async (knex: any, limitPerType = Infinity): Promise<{ checked: number; failures: number }> => {
     const fields = getService(strapi, 'fields');
-    const vault = getService(strapi, 'vault');
+    const keys = getService(strapi, 'keys');
     let checked = 0;
     let failures = 0;
     for (const uid of fields.uids()) {
-      const attrs = fields.of(uid).map((a) => a.name);
+      const meta: any = strapi.db.metadata.get(uid);
+      const attrs = fields.of(uid).map((a) => ({ name: a.name, column: (meta.attributes[a.name]?.columnName ?? a.name) as string }));
       if (!attrs.length) continue;
-      for (let offset = 0; ; offset += 500) {
-        const limit = limitPerType ? Math.min(500, limitPerType - offset) : 500;
-        if (limit <= 0) break;
-        const rows: any[] = await asSystem(() => strapi.db.query(uid as any).findMany({ select: ['id', 'documentId', ...attrs], orderBy: { id: 'asc' }, limit, offset }));
+      const docColumn = meta.attributes.documentId?.columnName ?? 'document_id';
+      let seen = 0;
+      for (let after = 0; seen < limitPerType; ) {
+        const rows: any[] = await knex(meta.tableName)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(Math.min(1000, limitPerType - seen))
+          .select(['id', docColumn, ...attrs.map((a) => a.column)]);
         if (!rows.length) break;
-        const found: any[] = [];
-        checked += rows.reduce((n, r) => n + attrs.filter((a) => r[a] !== null && r[a] !== undefined).length, 0);
-        await vault.reveal(uid, rows, SYSTEM_ACCESS, found);
-        failures += found.length;
-        if (rows.length < limit) break;
+        after = rows[rows.length - 1].id;
+        seen += rows.length;
+        const parsed = rows.flatMap((r) => attrs.filter((a) => r[a.column] !== null && r[a.column] !== undefined).map((a) => ({ r, a, p: parseCiphertext(r[a.column]) })));
+        await keys.load(parsed.flatMap((x) => (x.p ? [x.p.keyId] : [])));
+        for (const { r, a, p } of parsed) {
+          checked += 1;
+          try {
+            if (!p) throw new Error('not ciphertext');
+            decryptParsed(p, (id) => keys.cached(id), { uid, documentId: r[docColumn], field: a.name });
+          } catch {
+            failures += 1;
+          }
+        }
       }
     }
     return { checked, failures };
+  };
+
+  /** Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on PostgreSQL. */
+  const inserter = async (trx: any) => {
+    if (client() === 'postgres') {
+      return async (table: string, columns: string[], rows: unknown[][]) => {
+        const per = Math.max(1, Math.min(1000, Math.floor(60000 / Math.max(1, columns.length))));
+        for (let i = 0; i < rows.length; i += per) {
+          await trx(table).insert(rows.slice(i, i + per).map((row) => Object.fromEntries(columns.map((c, j) => [c, row[j]]))));
+        }
+      };
+    }
+    // The transaction's own better-sqlite3 connection: a statement prepared once per table, run per row.
+    const conn = await trx.client.acquireConnection();
+    const statements = new Map<string, any>();
+    const bindable = (v: unknown) => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.getTime() : v);
+    return async (table: string, columns: string[], rows: unknown[][]) => {
+      let stmt = statements.get(table);
+      if (!stmt) {
+        stmt = conn.prepare(`insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+        statements.set(table, stmt);
+      }
+      for (const row of rows) stmt.run(row.map(bindable));
+    };
   };
 
   const service = {
@@ -297,7 +353,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         let done = 0;
         opts.onProgress?.(0, total);
 
-        const writer = createBackupWriter(backupKey(r), begin);
+        const keysTable = dataKeyTable();
+        // Which master keys a restore will need: the snapshot's data keys are wrapped under these.
+        const masters = snapshot.tables.includes(keysTable.name) ? await snapshot.groupCount(keysTable.name, keysTable.masterColumn) : {};
+        const needsMasterKeys = [...new Set([r.active.id, ...Object.keys(masters).sort()])];
+        const writer = createBackupWriter(backupKey(r), begin, { needsMasterKeys });
         const digest = createHash('sha256');
         let bytes = 0;
         const tee = new Transform({
@@ -337,7 +397,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           if (sealed) await writer.object(name, sealed);
           opts.onProgress?.(++done, total);
         }
-        const manifest = await writer.finish();
+        const manifest = await writer.finish({ dataKeyMasterKeys: masters });
         await written;
         const handle = await fs.promises.open(temp, 'r');
         await handle.sync();
@@ -356,6 +416,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           rows: Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0),
           scans: manifest.scans.count,
           missingScans: manifest.scans.missing,
+          needsMasterKeys,
         };
         const pruned = await service.prune();
         await audit().record({ action: 'backup.created', outcome: 'success', caller, details: { ...result, trigger, pruned } });
@@ -454,16 +515,12 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           await trx.raw('pragma defer_foreign_keys = on');
           for (const t of tables) await trx.raw(`delete from ${quote(t)}`);
         }
+        const insert = await inserter(trx);
         let table: { name: string; columns: string[] } | null = null;
         await readBackup(fs.createReadStream(file), ring(), async (f) => {
           if (f.type === 'table') table = { name: f.name, columns: f.columns };
           else if (f.type === 'rows' && table) {
-            const t: { name: string; columns: string[] } = table;
-            const per = Math.max(1, Math.min(500, Math.floor(30000 / Math.max(1, t.columns.length))));
-            for (let i = 0; i < f.rows.length; i += per) {
-              const objects = f.rows.slice(i, i + per).map((row) => Object.fromEntries(t.columns.map((c, j) => [c, row[j]])));
-              await trx(t.name).insert(objects);
-            }
+            await insert(table.name, table.columns, f.rows);
             done += f.rows.length;
             onProgress?.(done, total);
           } else if (f.type === 'object') {
@@ -480,7 +537,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           }
         }
         // Nothing past the storage boundary unchecked: every encrypted value opens with the loaded keys.
-        const check = await decryptCheck();
+        const check = await decryptCheck(trx);
         if (check.failures) throw new Error(`${check.failures} encrypted value(s) of the backup do not decrypt with its keys and this master key ring; nothing was restored`);
         return { rows: done - scans, scans, decryptChecked: check.checked };
       });
@@ -495,7 +552,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     async afterRestore(file: string, manifest: BackupManifest, loaded: { rows: number; scans: number; decryptChecked: number }): Promise<RestoreCheck> {
       await audit().flush();
       const verified = await audit().verify();
-      const sample = await decryptCheck(50);
+      const sample = await decryptCheck(strapi.db.connection, 50);
       const check: RestoreCheck = {
         ledgerReplayed: getService(strapi, 'erasure').lastReplayed(),
         audit: { ok: verified.ok, count: verified.count, ...(verified.ok ? {} : { reason: String((verified as any).reason) }) },
