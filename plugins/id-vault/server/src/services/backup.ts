@@ -14,6 +14,8 @@ import type { Caller } from '../domain';
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
 const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
 const BATCH = 1000;
+/** Rows a PostgreSQL page reads (fewer round trips; handed on in batches of BATCH). */
+const PG_PAGE = 5000;
 
 export interface BackupResult {
   file: string;
@@ -174,11 +176,12 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           let last: unknown = null;
           for (;;) {
             const page = (
-              await trx.raw(`select ${list} from ${quote(t)}${last === null ? '' : ' where id > ?'} order by id limit ${BATCH}`, last === null ? [] : [last])
+              await trx.raw(`select ${list} from ${quote(t)}${last === null ? '' : ' where id > ?'} order by id limit ${PG_PAGE}`, last === null ? [] : [last])
             ).rows;
             if (!page.length) return;
             last = page[page.length - 1].id;
-            await onBatch(page.map(toRow));
+            const rows = page.map(toRow);
+            for (let i = 0; i < rows.length; i += BATCH) await onBatch(rows.slice(i, i + BATCH));
           }
         },
         close: async () => {
@@ -302,10 +305,14 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   /** Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on PostgreSQL. */
   const inserter = async (trx: any) => {
     if (client() === 'postgres') {
+      // Multi-row inserts written once per table and size (no query builder per row): at most 60,000 parameters.
       return async (table: string, columns: string[], rows: unknown[][]) => {
         const per = Math.max(1, Math.min(1000, Math.floor(60000 / Math.max(1, columns.length))));
+        const one = `(${columns.map(() => '?').join(', ')})`;
+        const head = `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
         for (let i = 0; i < rows.length; i += per) {
-          await trx(table).insert(rows.slice(i, i + per).map((row) => Object.fromEntries(columns.map((c, j) => [c, row[j]]))));
+          const part = rows.slice(i, i + per);
+          await trx.raw(head + Array(part.length).fill(one).join(', '), part.flat());
         }
       };
     }
