@@ -302,8 +302,22 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     return { checked, failures };
   };
 
-  /** Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on PostgreSQL. */
+  /**
+   * Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on
+   * PostgreSQL. A failure names the table and the error's code, never the statement (knex quotes its values).
+   */
   const inserter = async (trx: any) => {
+    const insert = await rawInserter(trx);
+    return async (table: string, columns: string[], rows: unknown[][]) => {
+      try {
+        await insert(table, columns, rows);
+      } catch (e: any) {
+        throw new Error(`the rows of table ${table} did not load (${String(e?.code ?? e?.name ?? 'error').slice(0, 40)})`);
+      }
+    };
+  };
+
+  const rawInserter = async (trx: any): Promise<(table: string, columns: string[], rows: unknown[][]) => Promise<void>> => {
     if (client() === 'postgres') {
       // Multi-row inserts written once per table and size (no query builder per row): at most 60,000 parameters.
       return async (table: string, columns: string[], rows: unknown[][]) => {
