@@ -20,6 +20,9 @@
  *  16. master-key rotation rate, data keys/s, vs the same batched row updates without cryptography
  *  17. erasing a customer with an identity document vs deleting one through the document service
  *  16, 17, 18: bench/rotation-bench.js
+ *  19. `npm run backup`'s work vs tar | openssl enc -aes-256-cbc -pbkdf2 of the same data (target >= 0.5)
+ *  20. `npm run backup:restore`'s verify + load vs openssl enc -d | tar -x (+ psql on PostgreSQL) (target >= 0.5)
+ *  19, 20: bench/backup-bench.js
  * BENCH_CUSTOMERS (default 50000) and BENCH_DATABASES (default "sqlite,postgres") adjust the run.
  */
 const path = require('path');
@@ -107,4 +110,17 @@ for (const r of rotations) {
   console.log(`16. key rotation, ${r.keys} data keys: ${fmt(r.rotation, 0)} keys/s vs ${fmt(r.baseline, 0)} keys/s for the same batched row updates without cryptography → ratio ${fmt(r.rotation / r.baseline)} (no target)`);
   console.log(`17. erasing a customer with a document ${fmt(r.erase.a, 1)} ms vs deleting one through the document service ${fmt(r.erase.b, 1)} ms (medians) → ratio ${fmt(r.erase.a / r.erase.b)} (no target)`);
   if (r.index) console.log(`18. rotate-index over ${r.index.customers} customers ${fmt(r.index.rate, 0)} records/s vs ${fmt(r.index.baseline, 0)} records/s rewriting the same index rows without cryptography → ratio ${fmt(r.index.rate / r.index.baseline)} (whole command ${fmt(r.index.total, 1)} s; no target)`);
+}
+
+const backupRuns = [];
+for (const db of (process.env.BENCH_DATABASES || 'sqlite,postgres').split(',')) {
+  console.log(`\n-- ${db}: backup and restore (bench/backup-bench.js; progress on stderr)…`);
+  const r = child('backup-bench.js', db, 'BENCH_BACKUP');
+  if (r) backupRuns.push(r);
+}
+for (const r of backupRuns) {
+  const size = (b) => `${fmt(b / 1048576, 1)} MB`;
+  console.log(`\n${r.client} (${r.customers} customers, ${r.rows} rows, ${r.scans} scan objects)`);
+  console.log(`19. backup ${fmt(r.backup.a)} s (${size(r.bytes.ours)}) vs tar | openssl enc ${fmt(r.backup.b)} s (${size(r.bytes.baseline)}) → ratio ${fmt(r.backup.b / r.backup.a)} (target >= 0.5)`);
+  console.log(`20. restore (verify, load, decrypt every value) ${fmt(r.restore.a)} s vs openssl enc -d | tar -x${r.client === 'postgres' ? ' + psql' : ''} ${fmt(r.restore.b)} s → ratio ${fmt(r.restore.b / r.restore.a)} (target >= 0.5)`);
 }

@@ -30,8 +30,11 @@ const { loadStrapi } = require('./lib');
     console.log(`keys:rotate: ${result.rewrapped} data keys re-wrapped under ${result.activeMasterKeyId}.`);
     if (result.checkpointResignedFrom) console.log(`keys:rotate: the latest audit checkpoint was re-signed (it was under ${result.checkpointResignedFrom}).`);
     if (result.ledgerResigned) console.log(`keys:rotate: ${result.ledgerResigned} erasure-ledger entries re-signed under ${result.activeMasterKeyId}.`);
+    const kept = await app.plugin('id-vault').service('backup').list();
     for (const u of result.usage.filter((x) => !x.active)) {
-      console.log(`keys:rotate: master key ${u.masterKeyId} now wraps ${u.dataKeys} data keys in the database${u.dataKeys ? '' : ' — it may leave ID_VAULT_MASTER_KEYS once no kept backup needs it'}.`);
+      const need = kept.filter((b) => (b.needsMasterKeys ?? [b.masterKeyId]).includes(u.masterKeyId)).length;
+      const backups = `${need} kept backup(s) need it`;
+      console.log(`keys:rotate: master key ${u.masterKeyId} now wraps ${u.dataKeys} data keys in the database; ${backups}${u.dataKeys || need ? '' : ' — it may leave ID_VAULT_MASTER_KEYS'}.`);
     }
     if (result.failed) {
       console.error(`keys:rotate: ${result.failed} data keys did not unwrap (altered in the database?) and were left as they were; see the keys.rotate audit event.`);

@@ -41,6 +41,7 @@ const ACTION_LIST = [
   { uid: 'grant.approve', displayName: 'Approve temporary access', subCategory: 'Temporary access' },
   { uid: 'settings.manage', displayName: 'Manage ID Vault settings (field access, required documents, export recipients)', subCategory: 'Settings' },
   { uid: 'keys.manage', displayName: 'Manage keys', subCategory: 'Settings' },
+  { uid: 'backup.manage', displayName: 'Manage backups (list, back up now, download)', subCategory: 'Settings' },
 ];
 const ACTIONS = Object.fromEntries(ACTION_LIST.map((a) => [a.uid, `plugin::${PLUGIN_ID}.${a.uid}`]));
 

@@ -63,6 +63,13 @@ export default {
         Component: () => import('./pages/Keys'),
       },
       {
+        id: 'backups',
+        to: `${PLUGIN_ID}/backups`,
+        intlLabel: t('backups.title', 'Backups'),
+        permissions: PERMISSIONS.backups,
+        Component: () => import('./pages/Backups'),
+      },
+      {
         id: 'export-recipients',
         to: `${PLUGIN_ID}/export-recipients`,
         intlLabel: t('recipients.title', 'Export recipients'),

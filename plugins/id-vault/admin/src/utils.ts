@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   audit: [permission('audit.read')],
   /** Settings → ID Vault → Keys. */
   keys: [permission('keys.manage')],
+  /** Settings → ID Vault → Backups. */
+  backups: [permission('backup.manage')],
   /** Erase customers for good (the edit view's Erasure panel). */
   erase: [permission('customer.erase')],
   /** Settings → ID Vault → Retention: either is enough (rules with settings.manage, candidates with customer.erase). */

@@ -59,6 +59,14 @@ export default async ({ strapi }: { strapi: Core.Strapi }) => {
       options: { rule: process.env.ID_VAULT_RETENTION_CRON ?? '45 3 * * *' },
     },
   });
+  // Daily at 02:00: an encrypted backup of the database and the scan store, once across processes
+  // (the newest ID_VAULT_BACKUP_KEEP are kept).
+  strapi.cron.add({
+    idVaultBackup: {
+      task: () => getService(strapi, 'backup').job().catch((e) => strapi.log.error(`id-vault: scheduled backup failed (${e.code ?? e.name})`)),
+      options: { rule: process.env.ID_VAULT_BACKUP_CRON ?? '0 2 * * *' },
+    },
+  });
   await getService(strapi, 'audit').record({
     action: 'vault.start',
     outcome: 'success',

@@ -121,7 +121,10 @@ const ensureContentManagerLabels = async (strapi: Core.Strapi) => {
 
 /** Vault actions added after a default role's first run, given to that role once by `ensureLaterActions`. */
 // Not `customer.erase`: an irreversible right is never given by an upgrade; an admin ticks it.
-const LATER_ACTIONS: Array<{ action: string; role: string }> = [{ action: 'anomaly.clear', role: ARCHIVE_ADMIN_ROLE }];
+const LATER_ACTIONS: Array<{ action: string; role: string }> = [
+  { action: 'anomaly.clear', role: ARCHIVE_ADMIN_ROLE },
+  { action: 'backup.manage', role: ARCHIVE_ADMIN_ROLE },
+];
 const LATER_KEY = 'default-roles-later-actions';
 
 /**

@@ -7,7 +7,7 @@ import { PERMISSIONS, t, useVaultApi } from '../utils';
 
 interface KeysStatus {
   activeMasterKeyId: string;
-  masterKeys: Array<{ masterKeyId: string; dataKeys: number; active: boolean; inRing: boolean }>;
+  masterKeys: Array<{ masterKeyId: string; dataKeys: number; active: boolean; inRing: boolean; backups: number }>;
   pending: number;
   lastRotation: { at: string; outcome: string; rewrapped: number; failed: number; to: string | null } | null;
   inProgress: { startedAt: string; total: number; left: number } | null;
@@ -80,7 +80,7 @@ const KeysPage = () => {
               </Flex>
             </Box>
           )}
-          <Table colCount={3} rowCount={status.masterKeys.length + 1}>
+          <Table colCount={4} rowCount={status.masterKeys.length + 1}>
             <Thead>
               <Tr>
                 <Th>
@@ -91,6 +91,9 @@ const KeysPage = () => {
                 </Th>
                 <Th>
                   <Typography variant="sigma">{formatMessage(t('keys.column.count', 'Data keys it wraps'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('keys.column.backups', 'Kept backups that need it'))}</Typography>
                 </Th>
               </Tr>
             </Thead>
@@ -113,6 +116,9 @@ const KeysPage = () => {
                   </Td>
                   <Td>
                     <Typography>{formatNumber(k.dataKeys)}</Typography>
+                  </Td>
+                  <Td>
+                    <Typography>{formatNumber(k.backups)}</Typography>
                   </Td>
                 </Tr>
               ))}

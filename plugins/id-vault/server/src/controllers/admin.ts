@@ -78,8 +78,28 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
     async eraseCustomer(ctx: any) {
       ctx.body = { data: await getService(strapi, 'erasure').erase(ctx.params.documentId, ctx.request.body?.reason) };
     },
+    async listBackups(ctx: any) {
+      ctx.body = { data: await getService(strapi, 'backup').status() };
+    },
+    async createBackup(ctx: any) {
+      ctx.status = 201;
+      ctx.body = { data: await getService(strapi, 'backup').create({ trigger: 'admin', caller: (await access().current()).caller }) };
+    },
+    async downloadBackup(ctx: any) {
+      const { file, bytes, stream } = await getService(strapi, 'backup').download(ctx.params.file, (await access().current()).caller);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Content-Disposition', `attachment; filename="${file}"`);
+      ctx.set('Content-Length', String(bytes));
+      ctx.type = 'application/octet-stream';
+      ctx.body = stream;
+    },
     async keysStatus(ctx: any) {
-      ctx.body = { data: await getService(strapi, 'rotation').status() };
+      const status = await getService(strapi, 'rotation').status();
+      // Which kept backups need each master key (a key may leave the ring only when none does).
+      const kept = await getService(strapi, 'backup').list();
+      const backups = (id: string) => kept.filter((b) => (b.needsMasterKeys ?? [b.masterKeyId]).includes(id)).length;
+      ctx.body = { data: { ...status, masterKeys: status.masterKeys.map((k: any) => ({ ...k, backups: backups(k.masterKeyId) })) } };
     },
     async auditStatus(ctx: any) {
       ctx.body = { data: await auditLog().status() };

@@ -6,3 +6,4 @@ export * from './blind-index';
 export * from './audit-chain';
 export * from './segments';
 export * from './ledger';
+export * from './backup-archive';

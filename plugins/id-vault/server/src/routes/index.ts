@@ -93,6 +93,10 @@ export default {
       admin('GET', '/customers/:documentId/audit', 'customerAudit', [ACTIONS['audit.read']]),
       // Settings → ID Vault → Keys: master keys and what they wrap, rotations (run by npm run keys:rotate).
       admin('GET', '/keys', 'keysStatus', [ACTIONS['keys.manage']]),
+      // Settings → ID Vault → Backups: the kept backups and the last runs, back up now, download (audited).
+      admin('GET', '/backups', 'listBackups', [ACTIONS['backup.manage']]),
+      admin('POST', '/backups', 'createBackup', [ACTIONS['backup.manage']]),
+      admin('GET', '/backups/:file/download', 'downloadBackup', [ACTIONS['backup.manage']]),
       // Anomaly alerts: the open ones and their thresholds (audit.read); clearing one (anomaly.clear); the thresholds (settings.manage).
       admin('GET', '/anomalies', 'listAnomalies', [ACTIONS['audit.read']]),
       admin('POST', '/anomalies/:id/clear', 'clearAnomaly', [ACTIONS['anomaly.clear']]),

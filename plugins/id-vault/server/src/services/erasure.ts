@@ -41,6 +41,8 @@ const chunks = <T>(xs: T[]): T[][] => Array.from({ length: Math.ceil(xs.length /
  */
 const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
   let ring: MasterKeyRing | null = null;
+  /** How many customers the last applyLedger() of this process erased again (a restore reports it). */
+  let replayedLast = 0;
   const masterRing = () => (ring ??= parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS));
   const audit = () => getService(strapi, 'audit');
   const knex = () => strapi.db.connection;
@@ -248,10 +250,17 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
      * Start-up: reads the whole ledger (a line that does not verify refuses the start) and erases again every
      * customer a restore brought back, recording `customer.erase.replayed`. Returns how many were replayed.
      */
+    /** How many customers the last ledger replay of this process erased again (the start-up's, after a restore). */
+    lastReplayed(): number {
+      return replayedLast;
+    },
+
     async applyLedger(): Promise<number> {
       const entries = await readLedger();
+      replayedLast = 0;
       if (!entries.length) return 0;
       const again = await stale(entries);
+      replayedLast = again.size;
       const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
       const refsOf = new Map<string, string[]>();
       for (const e of entries) refsOf.set(e.customerDocumentId, [...(refsOf.get(e.customerDocumentId) ?? []), ...e.refs]);

@@ -16,6 +16,7 @@ import anomalies from './anomalies';
 import retention from './retention';
 import indexRotation from './index-rotation';
 import importService from './import';
+import backup from './backup';
 import { UIDS } from '../utils/strapi';
 
 export default {
@@ -36,6 +37,7 @@ export default {
   retention,
   'index-rotation': indexRotation,
   import: importService,
+  backup,
   // Core services behind the core REST controllers.
   customer: factories.createCoreService(UIDS.customer),
   'identity-document': factories.createCoreService(UIDS.identityDocument),

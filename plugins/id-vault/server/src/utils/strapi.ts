@@ -18,6 +18,7 @@ import type { AnomaliesService } from '../services/anomalies';
 import type { RetentionService } from '../services/retention';
 import type { IndexRotationService } from '../services/index-rotation';
 import type { ImportService } from '../services/import';
+import type { BackupService } from '../services/backup';
 
 export { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS };
 
@@ -39,6 +40,7 @@ interface Services {
   retention: RetentionService;
   'index-rotation': IndexRotationService;
   import: ImportService;
+  backup: BackupService;
 }
 
 /** The one typed way to reach a service of this plugin. */

@@ -1,0 +1,168 @@
+import * as React from 'react';
+import { Badge, Box, Button, Flex, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
+import { Download } from '@strapi/icons';
+import { Layouts, Page } from '@strapi/strapi/admin';
+import { useIntl } from 'react-intl';
+import { useDownload } from '../download';
+import { PERMISSIONS, t, useVaultApi } from '../utils';
+
+interface Run {
+  at: string;
+  file: string | null;
+  bytes: number | null;
+  error: string | null;
+  trigger: string | null;
+}
+interface BackupsStatus {
+  files: Array<{ file: string; bytes: number; createdAt: string; masterKeyId: string | null; needsMasterKeys: string[] | null }>;
+  lastSuccess: Run | null;
+  lastFailure: Run | null;
+  keep: number;
+  cron: string;
+  activeMasterKeyId: string;
+}
+
+/**
+ * Settings → ID Vault → Backups (`backup.manage`): the kept backups (newest first) with size and the master
+ * key each needs, the last success and failure, "Back up now", and downloads (the encrypted file as it is;
+ * recorded as backup.downloaded). Restores run from the command line; the page says how.
+ */
+const BackupsPage = () => {
+  const { formatMessage, formatDate, formatNumber } = useIntl();
+  const { get, post, run } = useVaultApi();
+  const { busy: downloading, download } = useDownload();
+  const [status, setStatus] = React.useState<BackupsStatus | null>();
+  const [working, setWorking] = React.useState(false);
+
+  const load = React.useCallback(async () => setStatus((await run(get<{ data: BackupsStatus }>('/id-vault/backups')))?.data ?? null), [get, run]);
+  React.useEffect(() => {
+    load();
+  }, [load]);
+
+  const backUpNow = async () => {
+    setWorking(true);
+    await run(post('/id-vault/backups', {}), t('backups.created', 'Backup written.'));
+    setWorking(false);
+    load();
+  };
+
+  if (status === undefined) return <Page.Loading />;
+  if (status === null) return <Page.Error />;
+
+  const when = (iso: string) => formatDate(new Date(iso), { dateStyle: 'medium', timeStyle: 'short' });
+  const size = (bytes: number) => `${formatNumber(bytes / (1024 * 1024), { maximumFractionDigits: 1 })} MB`;
+  const title = formatMessage(t('backups.title', 'Backups'));
+  return (
+    <Page.Main>
+      <Page.Title>{title}</Page.Title>
+      <Layouts.Header
+        title={title}
+        subtitle={formatMessage(
+          t('backups.subtitle', 'Encrypted backups of the whole database and the scan store. Scheduled: {cron}; the newest {keep} are kept.'),
+          { cron: status.cron, keep: status.keep },
+        )}
+        primaryAction={
+          <Button onClick={backUpNow} loading={working} disabled={working}>
+            {formatMessage(t('backups.now', 'Back up now'))}
+          </Button>
+        }
+      />
+      <Layouts.Content>
+        <Flex direction="column" alignItems="stretch" gap={6}>
+          <Box background="neutral0" hasRadius shadow="filterShadow" padding={6}>
+            <Flex direction="column" alignItems="stretch" gap={2}>
+              <Typography>
+                {status.lastSuccess
+                  ? formatMessage(t('backups.last-success', 'Last success: {at} ({size}).'), { at: when(status.lastSuccess.at), size: size(status.lastSuccess.bytes ?? 0) })
+                  : formatMessage(t('backups.last-success.never', 'No backup has been written yet.'))}
+              </Typography>
+              {status.lastFailure && (
+                <Typography textColor="danger600">
+                  {formatMessage(t('backups.last-failure', 'Last failure: {at} ({error}). See the audit log (backup.failed) and the server log.'), {
+                    at: when(status.lastFailure.at),
+                    error: status.lastFailure.error ?? '',
+                  })}
+                </Typography>
+              )}
+              <Typography variant="pi" textColor="neutral600">
+                {formatMessage(
+                  t('backups.restore-how', 'To restore, on the server: npm run backup:restore -- <file> (into an empty database; --force replaces a database that is not empty). Customers erased since a backup are erased again when it is restored.'),
+                )}
+              </Typography>
+            </Flex>
+          </Box>
+          <Table colCount={5} rowCount={status.files.length + 1}>
+            <Thead>
+              <Tr>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.created', 'Taken'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.size', 'Size'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.key', 'Needs master keys'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.result', 'Result'))}</Typography>
+                </Th>
+                <Th>
+                  <Typography variant="sigma">{formatMessage(t('backups.column.download', 'Download'))}</Typography>
+                </Th>
+              </Tr>
+            </Thead>
+            <Tbody>
+              {status.files.length === 0 && (
+                <Tr>
+                  <Td colSpan={5}>
+                    <Typography textColor="neutral600">{formatMessage(t('backups.empty', 'No backup is kept.'))}</Typography>
+                  </Td>
+                </Tr>
+              )}
+              {status.files.map((f) => (
+                <Tr key={f.file}>
+                  <Td>
+                    <Typography>{when(f.createdAt)}</Typography>
+                  </Td>
+                  <Td>
+                    <Typography>{size(f.bytes)}</Typography>
+                  </Td>
+                  <Td>
+                    <Typography>{(f.needsMasterKeys ?? (f.masterKeyId ? [f.masterKeyId] : ['—'])).join(', ')}</Typography>
+                  </Td>
+                  <Td>
+                    {f.masterKeyId ? (
+                      <Badge active>{formatMessage(t('backups.result.ok', 'Complete'))}</Badge>
+                    ) : (
+                      <Badge textColor="danger600" backgroundColor="danger100">
+                        {formatMessage(t('backups.result.unreadable', 'Unreadable header'))}
+                      </Badge>
+                    )}
+                  </Td>
+                  <Td>
+                    <Button
+                      variant="tertiary"
+                      startIcon={<Download />}
+                      disabled={downloading}
+                      onClick={() => download(`/id-vault/backups/${encodeURIComponent(f.file)}/download`, f.file)}
+                    >
+                      {formatMessage(t('backups.download', 'Download'))}
+                    </Button>
+                  </Td>
+                </Tr>
+              ))}
+            </Tbody>
+          </Table>
+        </Flex>
+      </Layouts.Content>
+    </Page.Main>
+  );
+};
+
+const ProtectedBackupsPage = () => (
+  <Page.Protect permissions={PERMISSIONS.backups}>
+    <BackupsPage />
+  </Page.Protect>
+);
+
+export default ProtectedBackupsPage;

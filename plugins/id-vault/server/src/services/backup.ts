@@ -1,0 +1,607 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Core } from '@strapi/strapi';
+import { backupKey, readBackupHeader, createBackupWriter, decryptParsed, parseCiphertext, parseMasterKeys, readBackup, BACKUP_FORMAT, type BackupManifest } from '../crypto';
+import { onceAcrossProcesses } from '../utils/jobs';
+import { getService, UIDS } from '../utils/strapi';
+import { errors } from '@strapi/utils';
+import type { Caller } from '../domain';
+
+/** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
+export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
+const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
+const BATCH = 1000;
+/** Rows a PostgreSQL page reads (fewer round trips; handed on in batches of BATCH). */
+const PG_PAGE = 5000;
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  sha256: string;
+  masterKeyId: string;
+  tables: number;
+  rows: number;
+  scans: number;
+  missingScans: number;
+  /** Every master key a restore of it needs: the one it is sealed under, and those its data keys are wrapped under. */
+  needsMasterKeys: string[];
+}
+
+export interface BackupFileInfo {
+  file: string;
+  bytes: number;
+  createdAt: string;
+  /** The master key it is sealed under (from its clear header); null when the header is unreadable. */
+  masterKeyId: string | null;
+  /** Every master key its restore needs (from its clear header); null when the header is unreadable. */
+  needsMasterKeys: string[] | null;
+}
+
+export interface RestoreCheck {
+  ledgerReplayed: number;
+  audit: { ok: boolean; count: number; reason?: string };
+  decryptChecked: number;
+  decryptFailures: number;
+}
+
+type Progress = (done: number, total: number) => void;
+
+/** A read-only, consistent view of every table of the live database, whatever other processes write meanwhile. */
+interface Snapshot {
+  tables: string[];
+  columns(table: string): Promise<string[]>;
+  count(table: string): Promise<number>;
+  /** Rows per value of one column (which master keys wrap the data keys). */
+  groupCount(table: string, column: string): Promise<Record<string, number>>;
+  rows(table: string, columns: string[], onBatch: (rows: unknown[][]) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** Tables in an order where every table comes after those its foreign keys point to (cycles: by name). */
+const byDependencies = (tables: string[], parents: Map<string, Set<string>>): string[] => {
+  const out: string[] = [];
+  const left = new Set([...tables].sort());
+  while (left.size) {
+    const ready = [...left].filter((t) => [...(parents.get(t) ?? [])].every((p) => p === t || !left.has(p)));
+    const next = ready.length ? ready : [[...left][0]];
+    for (const t of next) {
+      out.push(t);
+      left.delete(t);
+    }
+  }
+  return out;
+};
+
+/** Error text for the audit trail and the log: the kind of error, never a value a database error may quote. */
+const safeError = (e: any): string => String(e?.code ?? e?.name ?? 'Error').slice(0, 80);
+
+/**
+ * Encrypted backups and their restore (`npm run backup`, `npm run backup:restore`, the daily job). A backup is
+ * one archive (crypto/backup-archive.ts) of every table of the database — enumerated from the live database,
+ * read in one consistent snapshot — and every scan object the snapshot's rows name, sealed under a key derived
+ * from the active master key, written to ID_VAULT_BACKUP_DIR under a temporary name and renamed when whole.
+ * Restore loads an archive, verified whole first, into the schema a fresh start created, in one transaction,
+ * with lifecycles bypassed (raw rows: ciphertext moves as stored) but every encrypted value decrypted before
+ * the commit: nothing passes the storage boundary unchecked.
+ */
+const backup = ({ strapi }: { strapi: Core.Strapi }) => {
+  const audit = () => getService(strapi, 'audit');
+  const ring = () => parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
+  const dir = () => path.resolve(process.env.ID_VAULT_BACKUP_DIR || path.join(strapi.dirs.app.root, '.vault-data', 'backups'));
+  const keep = () => Math.max(1, Math.floor(Number(process.env.ID_VAULT_BACKUP_KEEP)) || 30);
+  const client = (): 'sqlite' | 'postgres' => (strapi.db.dialect.client === 'postgres' ? 'postgres' : 'sqlite');
+  const versions = () => {
+    const read = (file: string) => {
+      try {
+        return String(JSON.parse(fs.readFileSync(file, 'utf8')).version);
+      } catch {
+        return 'unknown';
+      }
+    };
+    return { strapiVersion: read(require.resolve('@strapi/strapi/package.json')), pluginVersion: read(path.join(__dirname, '..', '..', '..', 'package.json')) };
+  };
+
+  const sqliteSnapshot = async (): Promise<Snapshot> => {
+    // A connection of its own, read-only, in one read transaction: with WAL it sees one state of the file
+    // while the app's own connection goes on writing.
+    const Database = require('better-sqlite3');
+    const db = new Database((strapi.db as any).config.connection.connection.filename, { readonly: true, fileMustExist: true });
+    db.exec('BEGIN');
+    const tables: string[] = db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`).all().map((r: any) => r.name);
+    const parents = new Map(tables.map((t) => [t, new Set<string>(db.prepare(`pragma foreign_key_list(${quote(t)})`).all().map((f: any) => f.table))]));
+    return {
+      tables: byDependencies(tables, parents),
+      columns: async (t) => db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name),
+      count: async (t) => Number(db.prepare(`select count(*) as n from ${quote(t)}`).get().n),
+      groupCount: async (t, c) => Object.fromEntries(db.prepare(`select ${quote(c)} as v, count(*) as n from ${quote(t)} group by 1`).all().map((r: any) => [String(r.v), Number(r.n)])),
+      async rows(t, columns, onBatch) {
+        const hasId = columns.includes('id');
+        const stmt = db.prepare(`select ${columns.map(quote).join(', ')} from ${quote(t)}${hasId ? ' order by id' : ''}`).raw(true);
+        let batch: unknown[][] = [];
+        for (const row of stmt.iterate()) {
+          batch.push(row);
+          if (batch.length >= BATCH) {
+            await onBatch(batch);
+            batch = [];
+          }
+        }
+        if (batch.length) await onBatch(batch);
+      },
+      async close() {
+        if (db.open) {
+          db.exec('COMMIT');
+          db.close();
+        }
+      },
+    };
+  };
+
+  const postgresSnapshot = async (): Promise<Snapshot> => {
+    // One REPEATABLE READ, READ ONLY transaction: every table as of its first query.
+    const trx = await strapi.db.connection.transaction({ isolationLevel: 'repeatable read', readOnly: true } as any);
+    try {
+      const tables: string[] = (await trx.raw(`select tablename from pg_tables where schemaname = current_schema()`)).rows.map((r: any) => r.tablename);
+      const fks = (
+        await trx.raw(
+          `select tc.table_name as child, ccu.table_name as parent from information_schema.table_constraints tc
+           join information_schema.constraint_column_usage ccu on tc.constraint_name = ccu.constraint_name and tc.table_schema = ccu.table_schema
+           where tc.constraint_type = 'FOREIGN KEY' and tc.table_schema = current_schema()`
+        )
+      ).rows;
+      const parents = new Map<string, Set<string>>();
+      for (const f of fks) parents.set(f.child, (parents.get(f.child) ?? new Set()).add(f.parent));
+      return {
+        tables: byDependencies(tables, parents),
+        columns: async (t) =>
+          (await trx.raw(`select column_name from information_schema.columns where table_schema = current_schema() and table_name = ? order by ordinal_position`, [t])).rows.map(
+            (r: any) => r.column_name
+          ),
+        count: async (t) => Number((await trx.raw(`select count(*) as n from ${quote(t)}`)).rows[0].n),
+        groupCount: async (t, c) =>
+          Object.fromEntries((await trx.raw(`select ${quote(c)} as v, count(*) as n from ${quote(t)} group by 1`)).rows.map((r: any) => [String(r.v), Number(r.n)])),
+        async rows(t, columns, onBatch) {
+          const list = columns.map(quote).join(', ');
+          const toRow = (r: any) => columns.map((c) => r[c]);
+          if (!columns.includes('id')) {
+            const all = (await trx.raw(`select ${list} from ${quote(t)}`)).rows.map(toRow);
+            for (let i = 0; i < all.length; i += BATCH) await onBatch(all.slice(i, i + BATCH));
+            return;
+          }
+          // Keyset pages by id: in the snapshot, so no row is missed or seen twice.
+          let last: unknown = null;
+          for (;;) {
+            const page = (
+              await trx.raw(`select ${list} from ${quote(t)}${last === null ? '' : ' where id > ?'} order by id limit ${PG_PAGE}`, last === null ? [] : [last])
+            ).rows;
+            if (!page.length) return;
+            last = page[page.length - 1].id;
+            const rows = page.map(toRow);
+            for (let i = 0; i < rows.length; i += BATCH) await onBatch(rows.slice(i, i + BATCH));
+          }
+        },
+        close: async () => {
+          if (!trx.isCompleted()) await trx.commit();
+        },
+      };
+    } catch (e) {
+      await trx.rollback().catch(() => {});
+      throw e;
+    }
+  };
+
+  const dataKeyTable = () => {
+    const m: any = strapi.db.metadata.get(UIDS.dataKey);
+    return { name: m.tableName as string, masterColumn: (m.attributes.masterKeyId.columnName ?? 'master_key_id') as string };
+  };
+
+  const scanTable = () => {
+    const m: any = strapi.db.metadata.get(UIDS.scan);
+    return { name: m.tableName as string, objectColumn: (m.attributes.objectName.columnName ?? 'object_name') as string };
+  };
+
+  /** Temp files of backups whose process is gone (killed part-way): never a final name, removed here. */
+  const removeStaleTemps = async (d: string) => {
+    for (const name of await fs.promises.readdir(d)) {
+      const m = TEMP_FILE.exec(name);
+      if (!m) continue;
+      let alive = true;
+      try {
+        process.kill(Number(m[1]), 0);
+      } catch (e: any) {
+        alive = e.code !== 'ESRCH';
+      }
+      if (!alive || Number(m[1]) === process.pid) await fs.promises.rm(path.join(d, name), { force: true });
+    }
+  };
+
+  const list = async (): Promise<BackupFileInfo[]> => {
+    const d = dir();
+    if (!fs.existsSync(d)) return [];
+    const out: BackupFileInfo[] = [];
+    for (const file of (await fs.promises.readdir(d)).filter((n) => BACKUP_FILE.test(n)).sort().reverse()) {
+      const full = path.join(d, file);
+      const stat = await fs.promises.stat(full);
+      const head = Buffer.alloc(4096);
+      const fd = await fs.promises.open(full, 'r');
+      let masterKeyId: string | null = null;
+      let needsMasterKeys: string[] | null = null;
+      try {
+        const { bytesRead } = await fd.read(head, 0, head.length, 0);
+        const header = readBackupHeader(head.subarray(0, bytesRead));
+        masterKeyId = header.masterKeyId;
+        needsMasterKeys = header.needsMasterKeys;
+      } catch {
+        masterKeyId = null;
+      } finally {
+        await fd.close();
+      }
+      const t = BACKUP_FILE.exec(file)![1];
+      const createdAt = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`;
+      out.push({ file, bytes: stat.size, createdAt, masterKeyId, needsMasterKeys });
+    }
+    return out;
+  };
+
+  /** The schema of the live database: tables and their columns (what a restore loads into). */
+  const liveSchema = async (knex: any): Promise<Map<string, Set<string>>> => {
+    const out = new Map<string, Set<string>>();
+    if (client() === 'postgres') {
+      const rows = (await knex.raw(`select table_name, column_name from information_schema.columns where table_schema = current_schema()`)).rows;
+      const tables = new Set((await knex.raw(`select tablename from pg_tables where schemaname = current_schema()`)).rows.map((r: any) => r.tablename));
+      for (const r of rows) if (tables.has(r.table_name)) out.set(r.table_name, (out.get(r.table_name) ?? new Set()).add(r.column_name));
+    } else {
+      const tables = (await knex.raw(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`)).map((r: any) => r.name);
+      for (const t of tables) out.set(t, new Set((await knex.raw(`pragma table_info(${quote(t)})`)).map((c: any) => c.name)));
+    }
+    return out;
+  };
+
+  /**
+   * Every encrypted value of every content type (or the first `limitPerType` rows of each), decrypted with the
+   * data keys in the database — read with `knex` (inside the load's transaction: its rows), not through the
+   * document service, so that nothing but the cryptography decides.
+   */
+  const decryptCheck = async (knex: any, limitPerType = Infinity): Promise<{ checked: number; failures: number }> => {
+    const fields = getService(strapi, 'fields');
+    const keys = getService(strapi, 'keys');
+    let checked = 0;
+    let failures = 0;
+    for (const uid of fields.uids()) {
+      const meta: any = strapi.db.metadata.get(uid);
+      const attrs = fields.of(uid).map((a) => ({ name: a.name, column: (meta.attributes[a.name]?.columnName ?? a.name) as string }));
+      if (!attrs.length) continue;
+      const docColumn = meta.attributes.documentId?.columnName ?? 'document_id';
+      let seen = 0;
+      for (let after = 0; seen < limitPerType; ) {
+        const rows: any[] = await knex(meta.tableName)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(Math.min(1000, limitPerType - seen))
+          .select(['id', docColumn, ...attrs.map((a) => a.column)]);
+        if (!rows.length) break;
+        after = rows[rows.length - 1].id;
+        seen += rows.length;
+        const parsed = rows.flatMap((r) => attrs.filter((a) => r[a.column] !== null && r[a.column] !== undefined).map((a) => ({ r, a, p: parseCiphertext(r[a.column]) })));
+        await keys.load(parsed.flatMap((x) => (x.p ? [x.p.keyId] : [])));
+        for (const { r, a, p } of parsed) {
+          checked += 1;
+          try {
+            if (!p) throw new Error('not ciphertext');
+            decryptParsed(p, (id) => keys.cached(id), { uid, documentId: r[docColumn], field: a.name });
+          } catch {
+            failures += 1;
+          }
+        }
+      }
+    }
+    return { checked, failures };
+  };
+
+  /**
+   * Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on
+   * PostgreSQL. A failure names the table and the error's code, never the statement (knex quotes its values).
+   */
+  const inserter = async (trx: any) => {
+    const insert = await rawInserter(trx);
+    return async (table: string, columns: string[], rows: unknown[][]) => {
+      try {
+        await insert(table, columns, rows);
+      } catch (e: any) {
+        throw new Error(`the rows of table ${table} did not load (${String(e?.code ?? e?.name ?? 'error').slice(0, 40)})`);
+      }
+    };
+  };
+
+  const rawInserter = async (trx: any): Promise<(table: string, columns: string[], rows: unknown[][]) => Promise<void>> => {
+    if (client() === 'postgres') {
+      // Multi-row inserts written once per table and size (no query builder per row): at most 60,000 parameters.
+      return async (table: string, columns: string[], rows: unknown[][]) => {
+        const per = Math.max(1, Math.min(1000, Math.floor(60000 / Math.max(1, columns.length))));
+        const one = `(${columns.map(() => '?').join(', ')})`;
+        const head = `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values `;
+        for (let i = 0; i < rows.length; i += per) {
+          const part = rows.slice(i, i + per);
+          await trx.raw(head + Array(part.length).fill(one).join(', '), part.flat());
+        }
+      };
+    }
+    // The transaction's own better-sqlite3 connection: a statement prepared once per table, run per row.
+    const conn = await trx.client.acquireConnection();
+    const statements = new Map<string, any>();
+    const bindable = (v: unknown) => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.getTime() : v);
+    return async (table: string, columns: string[], rows: unknown[][]) => {
+      let stmt = statements.get(table);
+      if (!stmt) {
+        stmt = conn.prepare(`insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+        statements.set(table, stmt);
+      }
+      for (const row of rows) stmt.run(row.map(bindable));
+    };
+  };
+
+  const service = {
+    dir,
+    list,
+
+    /**
+     * Writes one backup (`trigger`: who asked — cli, job, admin). Records backup.created with counts, size and
+     * the file's SHA-256, or backup.failed; keeps the newest ID_VAULT_BACKUP_KEEP files.
+     */
+    async create(opts: { onProgress?: Progress; trigger?: string; caller?: Caller } = {}): Promise<BackupResult> {
+      const trigger = opts.trigger ?? 'cli';
+      const caller: Caller = opts.caller ?? { kind: 'system' };
+      const d = dir();
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const file = `idv-backup-${stamp}-${randomBytes(3).toString('hex')}.idvb`;
+      const temp = path.join(d, `.${file}.${process.pid}.part`);
+      let snapshot: Snapshot | null = null;
+      try {
+        await fs.promises.mkdir(d, { recursive: true, mode: 0o700 });
+        await fs.promises.chmod(d, 0o700);
+        await removeStaleTemps(d);
+        const r = ring();
+        const begin = { format: BACKUP_FORMAT, createdAt: new Date().toISOString(), client: client(), ...versions(), masterKeyId: r.active.id };
+        snapshot = client() === 'postgres' ? await postgresSnapshot() : await sqliteSnapshot();
+        const counts = new Map<string, number>();
+        for (const t of snapshot.tables) counts.set(t, await snapshot.count(t));
+        const scans = scanTable();
+        const total = [...counts.values()].reduce((a, b) => a + b, 0) + (counts.get(scans.name) ?? 0);
+        let done = 0;
+        opts.onProgress?.(0, total);
+
+        const keysTable = dataKeyTable();
+        // Which master keys a restore will need: the snapshot's data keys are wrapped under these.
+        const masters = snapshot.tables.includes(keysTable.name) ? await snapshot.groupCount(keysTable.name, keysTable.masterColumn) : {};
+        const needsMasterKeys = [...new Set([r.active.id, ...Object.keys(masters).sort()])];
+        const writer = createBackupWriter(backupKey(r), begin, { needsMasterKeys });
+        const digest = createHash('sha256');
+        let bytes = 0;
+        const tee = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            digest.update(chunk);
+            bytes += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        const written = pipeline(writer.stream, tee, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+        written.catch(() => {}); // awaited below; a failure also ends the writes above
+
+        const objects: string[] = [];
+        for (const t of snapshot.tables) {
+          const columns = await snapshot.columns(t);
+          await writer.table(t, columns);
+          const at = t === scans.name ? columns.indexOf(scans.objectColumn) : -1;
+          await snapshot.rows(t, columns, async (rows) => {
+            if (at >= 0) for (const row of rows) objects.push(String(row[at]));
+            await writer.rows(rows);
+            done += rows.length;
+            opts.onProgress?.(done, total);
+          });
+        }
+        await snapshot.close();
+        snapshot = null;
+        // Scan objects never change once written (a new object gets a new name): those the snapshot's rows
+        // name, copied after it. One erased since then is gone from the store: counted as missing.
+        const store = getService(strapi, 'scans').store();
+        for (const name of objects) {
+          let sealed: Buffer | null = null;
+          try {
+            sealed = await store.get(name);
+          } catch {
+            writer.missingObject();
+          }
+          if (sealed) await writer.object(name, sealed);
+          opts.onProgress?.(++done, total);
+        }
+        const manifest = await writer.finish({ dataKeyMasterKeys: masters });
+        await written;
+        const handle = await fs.promises.open(temp, 'r');
+        await handle.sync();
+        await handle.close();
+        await fs.promises.rename(temp, path.join(d, file));
+        const dirHandle = await fs.promises.open(d, 'r');
+        await dirHandle.sync().catch(() => {});
+        await dirHandle.close();
+
+        const result: BackupResult = {
+          file,
+          bytes,
+          sha256: digest.digest('hex'),
+          masterKeyId: r.active.id,
+          tables: Object.keys(manifest.tables).length,
+          rows: Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0),
+          scans: manifest.scans.count,
+          missingScans: manifest.scans.missing,
+          needsMasterKeys,
+        };
+        const pruned = await service.prune();
+        await audit().record({ action: 'backup.created', outcome: 'success', caller, details: { ...result, trigger, pruned } });
+        return result;
+      } catch (e) {
+        await snapshot?.close().catch(() => {});
+        await fs.promises.rm(temp, { force: true }).catch(() => {});
+        await audit()
+          .record({ action: 'backup.failed', outcome: 'failure', caller, details: { file, trigger, error: safeError(e) } })
+          .catch(() => {});
+        throw e;
+      }
+    },
+
+    /** The Backups page: kept files (newest first), the last success and failure (from the audit trail), the settings. */
+    async status() {
+      const meta: any = strapi.db.metadata.get(UIDS.auditEvent);
+      const col = (a: string) => meta.attributes[a]?.columnName ?? a;
+      const last = async (action: string) => {
+        const row = await strapi.db
+          .connection(meta.tableName)
+          .where(col('action'), action)
+          .orderBy('id', 'desc')
+          .first({ at: col('occurredAt'), details: col('details') });
+        if (!row) return null;
+        const d = typeof row.details === 'string' ? JSON.parse(row.details) : row.details ?? {};
+        return { at: new Date(row.at).toISOString(), file: d.file ?? null, bytes: d.bytes ?? null, error: d.error ?? null, trigger: d.trigger ?? null };
+      };
+      return {
+        files: await list(),
+        lastSuccess: await last('backup.created'),
+        lastFailure: await last('backup.failed'),
+        keep: keep(),
+        cron: process.env.ID_VAULT_BACKUP_CRON ?? '0 2 * * *',
+        activeMasterKeyId: ring().active.id,
+      };
+    },
+
+    /** A kept backup as a stream, for the admin's download (recorded as backup.downloaded); 404 for any other name. */
+    async download(file: unknown, caller: Caller) {
+      if (typeof file !== 'string' || !BACKUP_FILE.test(file)) throw new errors.NotFoundError('backup not found');
+      const full = path.join(dir(), file);
+      const stat = await fs.promises.stat(full).catch(() => null);
+      if (!stat?.isFile()) throw new errors.NotFoundError('backup not found');
+      await audit().record({ action: 'backup.downloaded', outcome: 'success', caller, details: { file, bytes: stat.size } });
+      return { file, bytes: stat.size, stream: fs.createReadStream(full) };
+    },
+
+    /** Removes all but the newest ID_VAULT_BACKUP_KEEP backups; returns how many went. */
+    async prune(): Promise<number> {
+      const files = await list();
+      const gone = files.slice(keep());
+      for (const f of gone) await fs.promises.rm(path.join(dir(), f.file), { force: true });
+      return gone.length;
+    },
+
+    /** The scheduled backup (ID_VAULT_BACKUP_CRON): once per trigger across every process. */
+    job(now = new Date()) {
+      return onceAcrossProcesses(strapi, `backup:${now.toISOString().slice(0, 16)}`, () => service.create({ trigger: 'job' }));
+    },
+
+    /** Reads a backup whole, every segment and digest checked; the manifest, or IdVaultCryptoError. */
+    verify(file: string, onBytes?: (n: number) => void): Promise<BackupManifest> {
+      return readBackup(fs.createReadStream(file), ring(), undefined, onBytes);
+    },
+
+    /**
+     * Restore, the loading part: on the database this process started on (its schema just created), replaces
+     * every table's rows by the backup's, in one transaction, lifecycles bypassed; writes the scan objects to
+     * the store; fixes PostgreSQL's sequences; then decrypts every encrypted value with the loaded keys and
+     * rolls everything back if one fails. The archive is read (and authenticated) again as it loads: a file
+     * changed since it was verified fails and rolls back too.
+     */
+    async load(file: string, manifest: BackupManifest, onProgress?: Progress): Promise<{ rows: number; scans: number; decryptChecked: number }> {
+      if (manifest.client !== client()) throw new Error(`this backup is of a ${manifest.client} database; it restores into ${manifest.client} only (this one is ${client()})`);
+      const live = await liveSchema(strapi.db.connection);
+      for (const [name, t] of Object.entries(manifest.tables)) {
+        const have = live.get(name);
+        const missing = have ? t.columns.filter((c) => !have.has(c)) : null;
+        if (!have || missing!.length) {
+          throw new Error(`the backup does not fit this database's schema (${have ? `table ${name} lacks column(s) ${missing!.join(', ')}` : `no table ${name}`}): restore with the version that made it (Strapi ${manifest.strapiVersion}, plugin ${manifest.pluginVersion})`);
+        }
+      }
+      // This process's own audit chaining stops here: the chain is replaced whole.
+      await audit().flush();
+      await audit().close();
+      const total = Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0) + manifest.scans.count;
+      const store = getService(strapi, 'scans').store();
+      let done = 0;
+      let scans = 0;
+      const tables = [...live.keys()];
+      const result = await strapi.db.transaction(async ({ trx }: any) => {
+        if (client() === 'postgres') {
+          await trx.raw(`truncate ${tables.map(quote).join(', ')} restart identity cascade`);
+        } else {
+          await trx.raw('pragma defer_foreign_keys = on');
+          for (const t of tables) await trx.raw(`delete from ${quote(t)}`);
+        }
+        const insert = await inserter(trx);
+        let table: { name: string; columns: string[] } | null = null;
+        await readBackup(fs.createReadStream(file), ring(), async (f) => {
+          if (f.type === 'table') table = { name: f.name, columns: f.columns };
+          else if (f.type === 'rows' && table) {
+            await insert(table.name, table.columns, f.rows);
+            done += f.rows.length;
+            onProgress?.(done, total);
+          } else if (f.type === 'object') {
+            await store.put(f.name, f.bytes);
+            scans += 1;
+            onProgress?.(++done, total);
+          }
+        });
+        if (client() === 'postgres') {
+          for (const t of tables) {
+            if (!live.get(t)!.has('id')) continue;
+            const seq = (await trx.raw(`select pg_get_serial_sequence(?, 'id') as s`, [quote(t)])).rows[0]?.s;
+            if (seq) await trx.raw(`select setval(?, coalesce((select max(id) from ${quote(t)}), 1), (select max(id) from ${quote(t)}) is not null)`, [seq]);
+          }
+        }
+        // Nothing past the storage boundary unchecked: every encrypted value opens with the loaded keys.
+        const check = await decryptCheck(trx);
+        if (check.failures) throw new Error(`${check.failures} encrypted value(s) of the backup do not decrypt with its keys and this master key ring; nothing was restored`);
+        return { rows: done - scans, scans, decryptChecked: check.checked };
+      });
+      return result;
+    },
+
+    /**
+     * Restore, the checking part, on a fresh start after load(): the start-up has re-applied the erasure
+     * ledger; this verifies the audit chain, decrypts a sample of every encrypted type, and records
+     * backup.restored (failure if either check failed).
+     */
+    async afterRestore(file: string, manifest: BackupManifest, loaded: { rows: number; scans: number; decryptChecked: number }): Promise<RestoreCheck> {
+      await audit().flush();
+      const verified = await audit().verify();
+      const sample = await decryptCheck(strapi.db.connection, 50);
+      const check: RestoreCheck = {
+        ledgerReplayed: getService(strapi, 'erasure').lastReplayed(),
+        audit: { ok: verified.ok, count: verified.count, ...(verified.ok ? {} : { reason: String((verified as any).reason) }) },
+        decryptChecked: sample.checked,
+        decryptFailures: sample.failures,
+      };
+      const ok = check.audit.ok && !check.decryptFailures;
+      await audit().record({
+        action: 'backup.restored',
+        outcome: ok ? 'success' : 'failure',
+        caller: { kind: 'system' },
+        details: {
+          file: path.basename(file),
+          createdAt: manifest.createdAt,
+          masterKeyId: manifest.masterKeyId,
+          tables: Object.keys(manifest.tables).length,
+          rows: loaded.rows,
+          scans: loaded.scans,
+          decryptCheckedOnLoad: loaded.decryptChecked,
+          ...check,
+        },
+      });
+      await audit().flush();
+      return check;
+    },
+  };
+  return service;
+};
+
+export type BackupService = ReturnType<typeof backup>;
+export default backup;
