@@ -59,5 +59,11 @@ erasureSuite({
       await put(key, original);
     };
   },
+  elsewhere() {
+    process.env.ID_VAULT_S3_LEDGER_PREFIX = 'elsewhere-erasures/';
+    return () => {
+      delete process.env.ID_VAULT_S3_LEDGER_PREFIX;
+    };
+  },
   firstEntry: /object id-vault-erasures\/[0-9a-f]{24}\/\S+\.json/,
 });

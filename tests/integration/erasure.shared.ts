@@ -22,6 +22,8 @@ export interface LedgerSetup {
   before(): Promise<() => Promise<void>>;
   text(): Promise<string>;
   tamper(change: (entry: string) => string): Promise<() => Promise<void>>;
+  /** Points the app at another, empty ledger (a wrong directory or prefix); returns the way back. */
+  elsewhere(): () => void;
   /** How a refusal names the entry that does not verify. */
   firstEntry: RegExp;
 }
@@ -86,6 +88,10 @@ export const erasureSuite = (setup: LedgerSetup) => {
 
     const husk = (await read(customer)).body.data;
     expect(husk).toMatchObject({ name: '[erased]', idNumber: null, phone: null, email: null, notes: null, kind: 'personal' });
+    // The husk takes no new values (the ledger replay would wipe them again at the next start).
+    const refill = await app!.http().put(`/api/id-vault/customers/${customer}`).set(bearer(token)).send({ data: { phone: person.phone } });
+    expect({ status: refill.status, message: refill.body.error?.message }).toEqual({ status: 409, message: 'this customer was erased for good and takes no new values' });
+    expect(JSON.stringify(refill.body)).not.toContain(person.phone);
     const again = await erase(admin, customer, 'twice');
     expect({ status: again.status, message: again.body.error?.message }).toEqual({ status: 409, message: 'this customer is already erased' });
     expect((await app!.http().get('/api/id-vault/customers').query({ filters: { idNumber: { $eq: person.idNumber } } }).set(bearer(token))).body.data).toEqual([]);
@@ -138,6 +144,15 @@ export const erasureSuite = (setup: LedgerSetup) => {
     expect(await app.knex('idv_audit_events').where({ action: 'customer.erase.replayed' })).toHaveLength(1);
     await app.close();
     app = null;
+  });
+
+  test('a ledger that lacks an erasure the database records (a wrong directory or prefix) refuses the start', async () => {
+    const back = setup.elsewhere();
+    try {
+      await expect(bootStrapi({ database, keep: true })).rejects.toThrow(/records 1 erasure\(s\) that the erasure ledger .* does not hold/);
+    } finally {
+      back();
+    }
   });
 
   test('a tampered ledger refuses the start, naming the entry', async () => {

@@ -25,5 +25,13 @@ erasureSuite({
     fs.writeFileSync(file(), change(original));
     return async () => fs.writeFileSync(file(), original);
   },
+  elsewhere() {
+    const empty = path.join(ROOT, '.tmp', 'test', `ledger-empty-${randomBytes(4).toString('hex')}`);
+    process.env.ID_VAULT_LEDGER_DIR = empty;
+    return () => {
+      process.env.ID_VAULT_LEDGER_DIR = dir;
+      fs.rmSync(empty, { recursive: true, force: true });
+    };
+  },
   firstEntry: /line 1/,
 });

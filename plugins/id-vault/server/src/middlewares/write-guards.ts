@@ -6,6 +6,8 @@ import { getService, UIDS } from '../utils/strapi';
 import { asSystem } from '../utils/caller';
 import { invalidKey } from '../lifecycles/row-guard';
 import { isProtected } from '../services/access';
+import { ERASED_NAME } from '../services/erasure';
+import { scanError as httpError } from '../scans/errors';
 import type { DocumentMiddleware } from './index';
 
 /**
@@ -71,6 +73,13 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     if (isProtected(uid)) await checkRow(ctx);
     await readBefore(ctx);
     const before = ctx.before;
+    // Erased stays erased: a husk takes no new values (the next start's ledger replay would wipe them again,
+    // silently). Only a husk is named so, so only then is the tombstone looked up.
+    if (uid === UIDS.customer && (action === 'update' || action === 'clone') && before?.name === ERASED_NAME) {
+      const e: any = strapi.db.metadata.get(UIDS.erasure);
+      const tombstone = await strapi.db.connection(e.tableName).where(e.attributes.customerDocumentId.columnName, params.documentId).first('id');
+      if (tombstone) throw httpError(409, 'Erased', 'this customer was erased for good and takes no new values');
+    }
     if (isPlainObject(params.data)) {
       for (const attr of encrypted) {
         const sent = params.data[attr.name];

@@ -257,6 +257,17 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
 
     async applyLedger(): Promise<number> {
       const entries = await readLedger();
+      // A tombstone the ledger lacks means this is not the ledger the erasures were written to (a wrong
+      // ID_VAULT_LEDGER_DIR or prefix, an unmounted volume, a lost file: every erasure is in the ledger before
+      // its tombstone is written). Its replay could not be trusted to bring nothing back: refuse to start.
+      const inLedger = new Set(entries.map((x) => x.customerDocumentId));
+      const t = table(UIDS.erasure);
+      const missing = (await knex()(t.name).distinct({ d: t.col('customerDocumentId') })).filter((r: any) => !inLedger.has(r.d));
+      if (missing.length) {
+        throw new Error(
+          `id-vault: the database records ${missing.length} erasure(s) that the erasure ledger ${ledger().where(await installId())} does not hold (first: customer ${missing[0].d}); refusing to start — point ID_VAULT_LEDGER_DIR (or the S3 ledger prefix) at the ledger, or restore it from its own copy`
+        );
+      }
       replayedLast = 0;
       if (!entries.length) return 0;
       const again = await stale(entries);

@@ -87,20 +87,26 @@ const exportRecipientsService = ({ strapi }: { strapi: Core.Strapi }) => {
         throw new errors.ValidationError('this certificate is already an export recipient', { errors: [{ path: ['certificate'], message: 'duplicate fingerprint', reason: 'duplicate' }] });
       }
       const documentId = newDocumentId();
-      const row = await asSystem(() =>
-        rows().create({
-          data: { documentId, name: parsed.data.name, certificate: cert.pem, subject: cert.subject, fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter, keyBits: cert.keyBits },
-        })
-      );
-      await audit().record({ action: ACTION.create, outcome: 'success', subjectUid: UIDS.exportRecipient, subjectId: documentId, fields: ['name', 'certificate'], details: { fingerprint, keyBits: cert.keyBits, notAfter: cert.notAfter.toISOString() } });
+      // The row and its event commit together.
+      const row = await strapi.db.transaction(async () => {
+        const created = await asSystem(() =>
+          rows().create({
+            data: { documentId, name: parsed.data.name, certificate: cert.pem, subject: cert.subject, fingerprint, notBefore: cert.notBefore, notAfter: cert.notAfter, keyBits: cert.keyBits },
+          })
+        );
+        await audit().record({ action: ACTION.create, outcome: 'success', subjectUid: UIDS.exportRecipient, subjectId: documentId, fields: ['name', 'certificate'], details: { fingerprint, keyBits: cert.keyBits, notAfter: cert.notAfter.toISOString() } });
+        return created;
+      });
       return view(row);
     },
 
     async remove(documentId: string): Promise<void> {
       const row = typeof documentId === 'string' ? await asSystem(() => rows().findOne({ where: { documentId } })) : null;
       if (!row) throw new errors.NotFoundError('export recipient not found');
-      await asSystem(() => rows().delete({ where: { id: row.id } }));
-      await audit().record({ action: ACTION.delete, outcome: 'success', subjectUid: UIDS.exportRecipient, subjectId: documentId, details: { fingerprint: row.fingerprint } });
+      await strapi.db.transaction(async () => {
+        await asSystem(() => rows().delete({ where: { id: row.id } }));
+        await audit().record({ action: ACTION.delete, outcome: 'success', subjectUid: UIDS.exportRecipient, subjectId: documentId, details: { fingerprint: row.fingerprint } });
+      });
     },
 
     /** The recipient an export names, checked again now; throws RecipientRefusedError. */
