@@ -502,7 +502,7 @@ describe('export recipients and encrypted exports', () => {
       expect(await lastEvent()).toMatchObject({ outcome: 'denied', actorId: String(who.id), details: { reason: 'plain-unencrypted' } });
       const ok = await download(enc(`${url}?format=jsonl`), who.jwt);
       expect(ok.status).toBe(200);
-      expect(ok.headers['content-type']).toBe('application/pkcs7-mime; smime-type=enveloped-data');
+      expect(ok.headers['content-type']).toBe('application/pkcs7-mime; smime-type=authEnveloped-data');
       expect(ok.headers['content-disposition']).toMatch(/^attachment; filename="customers-\d{8}-\d{4}\.jsonl\.p7m"$/);
       expect(ok.text).not.toBe(ok.raw.toString('utf8'));
       expect(ok.raw.includes(Buffer.from(rows.north.values.idNumber))).toBe(false);

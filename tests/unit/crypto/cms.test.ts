@@ -87,7 +87,7 @@ describe('createEnvelopedStream → openssl cms -decrypt', () => {
   it.each([
     ['0 bytes', 0, 1],
     ['1 byte', 1, 1],
-    ['16 bytes (one block, padding adds one)', 16, 1],
+    ['16 bytes (one AES block)', 16, 1],
     ['64 KiB - 1', 64 * 1024 - 1, 1],
     ['64 KiB', 64 * 1024, 1],
     ['64 KiB + 1', 64 * 1024 + 1, 1],
@@ -103,10 +103,10 @@ describe('createEnvelopedStream → openssl cms -decrypt', () => {
     expect(r.stdout.equals(plain)).toBe(true);
   });
 
-  it('writes EnvelopedData version 0, one recipient by issuer and serial, RSAES-OAEP with SHA-256 and MGF1-SHA-256, aes-256-cbc', async () => {
+  it('writes AuthEnvelopedData version 0, one recipient by issuer and serial, RSAES-OAEP with SHA-256 and MGF1-SHA-256, aes-256-gcm with a 16-byte tag', async () => {
     const printed = tmp.print(await envelope([Buffer.from('a,b\r\n1,2\r\n')]));
     const x = new X509Certificate(cert.certPem);
-    expect(printed).toMatch(/contentType: pkcs7-envelopedData/);
+    expect(printed).toMatch(/contentType: id-smime-ct-authEnvelopedData/);
     expect(printed).toMatch(/version: 0/);
     expect(printed).toMatch(/d\.ktri:\s*\n\s*version: 0/);
     expect(printed).toMatch(/issuer: C=CN, O=Example Integrator Ltd, CN=exports.example.test/);
@@ -115,7 +115,25 @@ describe('createEnvelopedStream → openssl cms -decrypt', () => {
     // The OAEP parameters as openssl dumps them: [0] hashFunc sha256, [1] maskGenFunc mgf1(sha256), no pSource.
     expect(printed).toMatch(/cont \[ 0 \][^\n]*\n[^\n]*SEQUENCE[^\n]*\n[^\n]*OBJECT\s*:sha256\n[^\n]*cont \[ 1 \][^\n]*\n[^\n]*SEQUENCE[^\n]*\n[^\n]*OBJECT\s*:mgf1\n[^\n]*SEQUENCE[^\n]*\n[^\n]*OBJECT\s*:sha256\n/);
     expect(printed).not.toMatch(/cont \[ 2 \]/);
-    expect(printed).toMatch(/contentEncryptionAlgorithm:\s*\n\s*algorithm: aes-256-cbc/);
+    expect(printed).toMatch(/contentEncryptionAlgorithm:\s*\n\s*algorithm: aes-256-gcm/);
+    // GCMParameters: a 12-byte nonce and the tag length, 16 (0x10); the tag is the mac.
+    expect(printed).toMatch(/OCTET STRING\s+\[HEX DUMP\]:[0-9A-F]{24}\n[^\n]*INTEGER\s+:10\n/);
+    expect(printed).toMatch(/mac:\s*\n\s*0000 - ([0-9a-f]{2}[ -]){16}/);
+    expect(printed).toMatch(/authAttrs:\s*\n\s*<ABSENT>/);
+  });
+
+  it('is authenticated: a changed byte of the content or the tag, or a cut file, does not decrypt', async () => {
+    const plain = randomBytes(70 * 1024);
+    const cms = await envelope([plain]);
+    expect(tmp.decrypt(cms, cert).stdout.equals(plain)).toBe(true);
+    // The last 28 bytes: end-of-contents ×2, the mac (2 + 16), end-of-contents ×3; before them, ciphertext.
+    for (const fromEnd of [28 + 100, 28 + 1, 10]) {
+      const bad = Buffer.from(cms);
+      bad[bad.length - fromEnd] ^= 0x01;
+      expect(tmp.decrypt(bad, cert).status).not.toBe(0);
+    }
+    expect(tmp.decrypt(cms.subarray(0, cms.length - 20), cert).status).not.toBe(0);
+    expect(tmp.decrypt(cms.subarray(0, cms.length - 1000), cert).status).not.toBe(0);
   });
 
   it('streams: the envelope grows while the content is still being written', async () => {

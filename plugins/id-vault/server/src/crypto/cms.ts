@@ -3,15 +3,15 @@ import { Transform } from 'node:stream';
 import forge from 'node-forge';
 
 /**
- * Exports encrypted to an integrator's X.509 certificate, as CMS EnvelopedData (RFC 5652) that
- * `openssl cms -decrypt -inform DER -recip cert.pem -inkey key.pem` opens. Pure: node:crypto and node-forge.
+ * Exports encrypted to an integrator's X.509 certificate, as CMS AuthEnvelopedData (RFC 5083, AES-256-GCM
+ * per RFC 5084) that `openssl cms -decrypt -inform DER -recip cert.pem -inkey key.pem` opens (OpenSSL 3). Pure: node:crypto and node-forge.
  *
  * node:crypto reads the certificate (validity, fingerprint, key type and size — forge cannot read a
  * non-RSA certificate at all) and does all encryption; forge walks and writes the ASN.1 of the fixed header
  * parts. forge's own EnvelopedData is not used: it holds the whole content in memory (≈1 GB at 50 MB) and a
  * second `toAsn1()` drops the IV. Here the content streams: the header is written in BER with indefinite
  * lengths, then each chunk `createCipheriv` produces becomes one primitive OCTET STRING of the constructed
- * encryptedContent, then the end-of-contents octets — memory stays at one chunk whatever the size.
+ * encryptedContent, then the end-of-contents octets and the tag — memory stays at one chunk whatever the size.
  */
 
 export const MIN_RSA_BITS = 2048;
@@ -142,16 +142,20 @@ export const parseRecipientCertificate = (pem: string, now: Date): RecipientCert
   return { subject: formatName(parts.subject), fingerprintSha256: x509.fingerprint256, notBefore, notAfter, keyBits, publicKey, issuerAndSerial, pem: pemOut };
 };
 
-// --- the EnvelopedData writer -------------------------------------------------------------------
+// --- the AuthEnvelopedData writer -------------------------------------------------------------------
 
 const OID = {
-  envelopedData: '1.2.840.113549.1.7.3',
+  authEnvelopedData: '1.2.840.113549.1.9.16.1.23',
   data: '1.2.840.113549.1.7.1',
   rsaesOaep: '1.2.840.113549.1.1.7',
   mgf1: '1.2.840.113549.1.1.8',
   sha256: '2.16.840.1.101.3.4.2.1',
-  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+  aes256Gcm: '2.16.840.1.101.3.4.1.46',
 };
+
+/** GCM's nonce and tag lengths (RFC 5084: a 12-byte nonce; the tag length is written, 16 bytes). */
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
 
 const tlv = {
   seq: (...items: forge.asn1.Asn1[]) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, items),
@@ -188,42 +192,43 @@ const oaepSha256 = () => {
 };
 
 /**
- * Everything before the first encrypted byte: ContentInfo → [0] → EnvelopedData (version 0: no
- * originatorInfo, no unprotectedAttrs, one version-0 KeyTransRecipientInfo naming the certificate by
- * issuer and serial) → EncryptedContentInfo (id-data, aes-256-cbc with its IV) → the opening of
- * encryptedContent, [0] IMPLICIT OCTET STRING, constructed with indefinite length.
+ * Everything before the first encrypted byte: ContentInfo → [0] → AuthEnvelopedData (RFC 5083; version 0:
+ * no originatorInfo, no authAttrs, one version-0 KeyTransRecipientInfo naming the certificate by issuer and
+ * serial) → EncryptedContentInfo (id-data, id-aes256-GCM with its nonce and a 16-byte tag, RFC 5084) → the
+ * opening of encryptedContent, [0] IMPLICIT OCTET STRING, constructed with indefinite length.
  */
-const header = (recipient: RecipientCertificate, key: Buffer, iv: Buffer): Buffer => {
+const header = (recipient: RecipientCertificate, key: Buffer, nonce: Buffer): Buffer => {
   const encryptedKey = publicEncrypt({ key: recipient.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, key);
   const recipientInfos = tlv.set(tlv.seq(tlv.int(0), tlv.raw(recipient.issuerAndSerial), oaepSha256(), tlv.octets(encryptedKey)));
-  const contentEncryption = tlv.seq(tlv.oid(OID.aes256Cbc), tlv.octets(iv));
+  const contentEncryption = tlv.seq(tlv.oid(OID.aes256Gcm), tlv.seq(tlv.octets(nonce), tlv.int(TAG_BYTES)));
   return Buffer.concat([
     INDEFINITE.sequence, // ContentInfo
-    toDer(tlv.oid(OID.envelopedData)),
+    toDer(tlv.oid(OID.authEnvelopedData)),
     INDEFINITE.context0, // content [0] EXPLICIT
-    INDEFINITE.sequence, // EnvelopedData
+    INDEFINITE.sequence, // AuthEnvelopedData
     toDer(tlv.int(0)),
     toDer(recipientInfos),
-    INDEFINITE.sequence, // EncryptedContentInfo
+    INDEFINITE.sequence, // authEncryptedContentInfo
     toDer(tlv.oid(OID.data)),
     toDer(contentEncryption),
     INDEFINITE.context0, // encryptedContent [0] IMPLICIT OCTET STRING, constructed
   ]);
 };
 
-/** encryptedContent, EncryptedContentInfo, EnvelopedData, [0], ContentInfo. */
-const TRAILER = Buffer.concat(Array.from({ length: 5 }, () => END_OF_CONTENTS));
+/** After the content: encryptedContent and EncryptedContentInfo closed, the mac (GCM's tag), then AuthEnvelopedData, [0], ContentInfo closed. */
+const trailer = (tag: Buffer): Buffer => Buffer.concat([END_OF_CONTENTS, END_OF_CONTENTS, toDer(tlv.octets(tag)), END_OF_CONTENTS, END_OF_CONTENTS, END_OF_CONTENTS]);
 
 /**
- * A Transform that turns the bytes written to it into one CMS ContentInfo(EnvelopedData) for `recipient`:
- * a fresh random 256-bit content key and IV per stream, the key sent with RSAES-OAEP (SHA-256).
+ * A Transform that turns the bytes written to it into one CMS ContentInfo(AuthEnvelopedData) for
+ * `recipient`: a fresh random 256-bit content key and nonce per stream, the key sent with RSAES-OAEP
+ * (SHA-256), the content sealed with AES-256-GCM, so a changed, cut or spliced file does not decrypt.
  * Validity is the caller's to check (parseRecipientCertificate at the time of the export).
  */
 export const createEnvelopedStream = (recipient: RecipientCertificate): Transform => {
   const key = randomBytes(32);
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-cbc', key, iv);
-  const head = header(recipient, key, iv);
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  const head = header(recipient, key, nonce);
   key.fill(0);
   let started = false;
   const start = (t: Transform) => {
@@ -239,13 +244,13 @@ export const createEnvelopedStream = (recipient: RecipientCertificate): Transfor
     },
     flush(done) {
       start(this);
-      // PKCS#7 padding: the last block is never empty, so an empty export still has one segment.
-      this.push(Buffer.concat([octetSegment(cipher.final()), TRAILER]));
+      const last = cipher.final();
+      this.push(Buffer.concat([...(last.length ? [octetSegment(last)] : []), trailer(cipher.getAuthTag())]));
       done();
     },
   });
 };
 
 /** What an encrypted export is sent as, and its file name's suffix. */
-export const CMS_CONTENT_TYPE = 'application/pkcs7-mime; smime-type=enveloped-data';
+export const CMS_CONTENT_TYPE = 'application/pkcs7-mime; smime-type=authEnveloped-data';
 export const CMS_FILE_SUFFIX = '.p7m';

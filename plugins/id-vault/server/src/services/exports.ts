@@ -42,7 +42,7 @@ export interface ExportRequest {
   query: ExportQuery;
   /** Whether the caller may read a column at all (admins: their RBAC field permissions; `team`: the org units). */
   readable: (column: string) => boolean;
-  /** `?recipient=`: the document id of an export recipient to encrypt the file to (CMS EnvelopedData). */
+  /** `?recipient=`: the document id of an export recipient to encrypt the file to (CMS AuthEnvelopedData). */
   recipient?: unknown;
 }
 
