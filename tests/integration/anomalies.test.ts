@@ -9,6 +9,7 @@
 import path from 'path';
 import { spawn } from 'child_process';
 import { randomBytes } from 'crypto';
+import sharp from 'sharp';
 import { bootStrapi, adminSession, apiToken, ROOT, type TestApp, systemDocs } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS, ARCHIVE_ADMIN_ROLE } from '../../plugins/id-vault/shared';
@@ -17,7 +18,7 @@ const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 const DEFAULTS = { views: 100, reveals: 10, exports: 3, windowMinutes: 10, suspend: true };
 // Low thresholds so a test trips them in a few requests (more than the threshold trips).
 const LOW = { views: 5, reveals: 2, exports: 2, windowMinutes: 10, suspend: true };
-const SUSPENDED = /reveal and export are suspended for your account since .* after an unusual number of/;
+const SUSPENDED = /reveal, export and scan downloads are suspended for your account since .* after an unusual number of/;
 
 let app: TestApp;
 let superAdmin: string;
@@ -155,6 +156,15 @@ describe('exports and reveals of an admin', () => {
     expect(rev.status).toBe(403);
     expect(rev.body.error.message).toMatch(SUSPENDED);
     expect(rev.body.data).toBeNull(); // no values
+    // The original of a scan leaves without a watermark, like an export: suspended too.
+    const doc = await systemDocs(app, UIDS.identityDocument).create({ data: { type: 'passport', documentNumber: 'E76543210', customer: customers[0] } });
+    const png = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#88aacc' } }).png().toBuffer();
+    const up = await app.http().post(`/id-vault/identity-documents/${doc.documentId}/scans`).set(bearer(superAdmin)).attach('files', png, { filename: 'scan.png', contentType: 'image/png' });
+    expect(up.status).toBe(201);
+    const download = (jwt: string) => app.http().get(`/id-vault/scans/${up.body.data[0].id}/download`).set(bearer(jwt));
+    const refused = await download(admins.tripper.jwt);
+    expect({ status: refused.status, message: refused.body.error?.message }).toEqual({ status: 403, message: expect.stringMatching(SUSPENDED) });
+    expect((await download(admins.clearer.jwt)).status).toBe(200);
     // The edit view offers no Reveal button meanwhile (the other archive admin still has it).
     const mayReveal = async (jwt: string) => (await app.http().get(`/id-vault/customers/${customers[0]}/reveal`).set(bearer(jwt))).body.data.reveal;
     expect([await mayReveal(admins.tripper.jwt), await mayReveal(admins.clearer.jwt)]).toEqual([false, true]);
@@ -162,6 +172,7 @@ describe('exports and reveals of an admin', () => {
     expect(denied.map((e: any) => [e.action, e.details?.reason])).toEqual([
       ['customer.export', 'suspended'],
       ['customer.reveal', 'suspended'],
+      ['scan.download', 'suspended'],
     ]);
     // Reads are not suspended.
     expect((await app.http().get(`/content-manager/collection-types/${UIDS.customer}`).set(bearer(admins.tripper.jwt))).status).toBe(200);

@@ -58,6 +58,6 @@ test('clearing needs a reason of 3 to 500 characters, nothing else', () => {
 
 test('the suspended caller is told since when, why and the way out', () => {
   expect(suspensionMessage({ kind: 'views', count: 140, threshold: 100, windowMinutes: 10, detectedAt: '2026-12-02T10:00:00.000Z' })).toBe(
-    'reveal and export are suspended for your account since 2026-12-02T10:00:00.000Z after an unusual number of customer views (140 in 10 minutes, more than 100); an archive admin can clear it'
+    'reveal, export and scan downloads are suspended for your account since 2026-12-02T10:00:00.000Z after an unusual number of customer views (140 in 10 minutes, more than 100); an archive admin can clear it'
   );
 });

@@ -46,5 +46,5 @@ const KIND_WORDS: Record<AnomalyKind, string> = { views: 'customer views', revea
 
 /** What a suspended caller's refused reveal or export says (no values: counts, times and the way out). */
 export const suspensionMessage = (a: { kind: AnomalyKind; count: number; threshold: number; windowMinutes: number; detectedAt: string }) =>
-  `reveal and export are suspended for your account since ${a.detectedAt} after an unusual number of ${KIND_WORDS[a.kind]} ` +
+  `reveal, export and scan downloads are suspended for your account since ${a.detectedAt} after an unusual number of ${KIND_WORDS[a.kind]} ` +
   `(${a.count} in ${a.windowMinutes} minutes, more than ${a.threshold}); an archive admin can clear it`;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import { sealedStream, sealedLength, openObject, objectDigest, IdVaultCryptoError } from '../crypto';
-import { and, contentDisposition, downloadName, type Access } from '../domain';
+import { and, contentDisposition, downloadName, suspensionMessage, type Access } from '../domain';
 import { createScanStore, newObjectName, type ScanStore } from '../scans/store';
 import { cleanScan, IntakeError } from '../scans/intake';
 import { previewImage, watermarkPdf, watermarkText } from '../scans/watermark';
@@ -307,6 +307,12 @@ const scans = ({ strapi }: { strapi: Core.Strapi }) => {
       requireAction(a, 'download');
       const row = await scanRow(id);
       const doc = await locate(a, row.documentRef, 'read');
+      // The original leaves without a watermark, like an export: an open anomaly alert suspends it too.
+      const suspended = await getService(strapi, 'anomalies').suspension(a.caller);
+      if (suspended) {
+        await audit().record({ action: 'scan.download', outcome: 'denied', subjectUid: UIDS.identityDocument, subjectId: doc.documentId, details: { scan: row.documentId, reason: 'suspended' } });
+        throw new errors.PolicyError(suspensionMessage(suspended));
+      }
       const body = await openScan(row, doc, 'download');
       await audit().record({ action: 'scan.download', outcome: 'success', subjectUid: UIDS.identityDocument, subjectId: doc.documentId, details: { scan: row.documentId } });
       const ext = { jpeg: 'jpg', png: 'png', webp: 'webp', pdf: 'pdf', docx: 'docx', doc: 'doc' }[row.kind as string] ?? 'bin';
