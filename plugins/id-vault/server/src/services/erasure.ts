@@ -14,6 +14,8 @@ export const ERASED_NAME = '[erased]';
 /** Customer attributes an erasure keeps: what row scope and the list need, and what the vault derives. */
 const KEPT = new Set(['kind', 'hidden', 'team', 'owner', 'apiOwner', 'documents', 'documentsComplete', 'missingDocuments']);
 const INSTALL_KEY = 'install-id';
+/** PostgreSQL advisory lock of the ledger replay: processes starting together replay one after another. */
+const REPLAY_LOCK = 0x1d5a19;
 const CHUNK = 500;
 
 export interface ErasureResult {
@@ -270,17 +272,30 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
       }
       replayedLast = 0;
       if (!entries.length) return 0;
-      const again = await stale(entries);
-      replayedLast = again.size;
-      const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
-      const refsOf = new Map<string, string[]>();
-      for (const e of entries) refsOf.set(e.customerDocumentId, [...(refsOf.get(e.customerDocumentId) ?? []), ...e.refs]);
-      for (const id of again) {
-        const entry = latest.get(id)!;
-        await wipe(id, refsOf.get(id)!, { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true }, { caller: { kind: 'system' }, details: { erasedAt: entry.erasedAt } });
-      }
-      if (again.size) strapi.log.warn(`id-vault: the erasure ledger erased ${again.size} customer(s) again that a restore had brought back`);
-      return again.size;
+      const replay = async () => {
+        const again = await stale(entries);
+        const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
+        const refsOf = new Map<string, string[]>();
+        for (const e of entries) refsOf.set(e.customerDocumentId, [...(refsOf.get(e.customerDocumentId) ?? []), ...e.refs]);
+        for (const id of again) {
+          const entry = latest.get(id)!;
+          await wipe(id, refsOf.get(id)!, { byType: 'system', byId: null, reason: 'erasure ledger replay', replayed: true }, { caller: { kind: 'system' }, details: { erasedAt: entry.erasedAt } });
+        }
+        return again.size;
+      };
+      // Several processes starting after a restore: one replays, the others then find nothing stale (no
+      // second tombstone or event). The lock is held by a transaction of its own while the work runs on
+      // other connections; SQLite has one writer (and several processes on one file are not supported).
+      const replayed =
+        strapi.db.dialect.client === 'postgres'
+          ? await strapi.db.connection.transaction(async (trx: any) => {
+              await trx.raw('select pg_advisory_xact_lock(?)', [REPLAY_LOCK]);
+              return replay();
+            })
+          : await replay();
+      replayedLast = replayed;
+      if (replayed) strapi.log.warn(`id-vault: the erasure ledger erased ${replayed} customer(s) again that a restore had brought back`);
+      return replayed;
     },
   };
 };
