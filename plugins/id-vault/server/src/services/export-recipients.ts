@@ -82,12 +82,14 @@ const exportRecipientsService = ({ strapi }: { strapi: Core.Strapi }) => {
         throw new errors.ValidationError(`certificate refused: ${e.message}`, { errors: [{ path: ['certificate'], message: e.message, reason: e.reason }] });
       }
       const fingerprint = cert.fingerprintSha256;
+      const duplicate = () => new errors.ValidationError('this certificate is already an export recipient', { errors: [{ path: ['certificate'], message: 'duplicate fingerprint', reason: 'duplicate' }] });
       if (await asSystem(() => rows().findOne({ where: { fingerprint } }))) {
         await audit().record({ action: ACTION.create, outcome: 'rejected', subjectUid: UIDS.exportRecipient, details: { reason: 'duplicate', fingerprint } });
-        throw new errors.ValidationError('this certificate is already an export recipient', { errors: [{ path: ['certificate'], message: 'duplicate fingerprint', reason: 'duplicate' }] });
+        throw duplicate();
       }
       const documentId = newDocumentId();
-      // The row and its event commit together.
+      // The row and its event commit together; of two uploads of one certificate at once, the unique index
+      // on the fingerprint refuses the second, which gets the same 400 as above.
       const row = await strapi.db.transaction(async () => {
         const created = await asSystem(() =>
           rows().create({
@@ -96,6 +98,9 @@ const exportRecipientsService = ({ strapi }: { strapi: Core.Strapi }) => {
         );
         await audit().record({ action: ACTION.create, outcome: 'success', subjectUid: UIDS.exportRecipient, subjectId: documentId, fields: ['name', 'certificate'], details: { fingerprint, keyBits: cert.keyBits, notAfter: cert.notAfter.toISOString() } });
         return created;
+      }).catch((e: any) => {
+        if (e?.code === '23505' || /UNIQUE constraint failed/.test(String(e?.message))) throw duplicate();
+        throw e;
       });
       return view(row);
     },
