@@ -12,7 +12,7 @@ import {
   type MasterKeyRing,
 } from '../crypto';
 import { describeCaller, type Caller } from '../domain';
-import { getService, UIDS, stamps } from '../utils/strapi';
+import { getService, UIDS, stamps, tableOf } from '../utils/strapi';
 import type { ChainedFact } from './anomalies';
 import { currentCaller, requestFacts } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
@@ -85,10 +85,7 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
   const meta = () => strapi.db.metadata.get(UIDS.auditEvent) as any;
   const col = (attr: string): string => meta().attributes[attr]?.columnName ?? attr;
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v ?? null);
-  const checkpoints = () => {
-    const m: any = strapi.db.metadata.get(UIDS.auditCheckpoint);
-    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr };
-  };
+  const checkpoints = () => tableOf(strapi, UIDS.auditCheckpoint);
   const lockChain = async (trx: any) => {
     if (strapi.db.dialect.client === 'postgres') await trx.raw('select pg_advisory_xact_lock(?)', [CHAIN_LOCK]);
   };

@@ -7,7 +7,7 @@ import { entriesToResign, ledgerLine, parseMasterKeys, readLedger as readLedgerE
 import { asSystem } from '../utils/caller';
 import { scanError as httpError } from '../scans/errors';
 import { createLedgerStore, type LedgerStore } from '../scans/store';
-import { getService, PLUGIN_ID, stamps, UIDS } from '../utils/strapi';
+import { getService, PLUGIN_ID, stamps, UIDS, tableOf } from '../utils/strapi';
 
 /** What an erased customer's name becomes (the column is required; the value says what happened, nothing else). */
 export const ERASED_NAME = '[erased]';
@@ -48,10 +48,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
   const masterRing = () => (ring ??= parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS));
   const audit = () => getService(strapi, 'audit');
   const knex = () => strapi.db.connection;
-  const table = (uid: string) => {
-    const m: any = strapi.db.metadata.get(uid);
-    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr, attributes: m.attributes as Record<string, any> };
-  };
+  const table = (uid: string) => tableOf(strapi, uid);
 
   let ledgerStore: LedgerStore | null = null;
   /** The ledger beside the scan store: ID_VAULT_LEDGER_DIR (default `<app>/.vault-data/erasures`), or the S3 bucket. */

@@ -13,7 +13,7 @@ import {
   type ImportProblem,
 } from '../domain';
 import { asSystem } from '../utils/caller';
-import { FIELD_LABELS, getService, stamps, UIDS } from '../utils/strapi';
+import { FIELD_LABELS, getService, stamps, UIDS, tableOf } from '../utils/strapi';
 
 /** Rows written per transaction (each batch commits with its progress mark). */
 const DEFAULT_BATCH = 100;
@@ -156,10 +156,7 @@ const enumDisplayNames = (): Record<string, string> => {
  */
 const importService = ({ strapi }: { strapi: Core.Strapi }) => {
   const audit = () => getService(strapi, 'audit');
-  const runs = () => {
-    const m: any = strapi.db.metadata.get(UIDS.importRun);
-    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr };
-  };
+  const runs = () => tableOf(strapi, UIDS.importRun);
 
   /** The customer's attributes an import can write, from the schema (attributes admins added included). */
   const columnSpecs = (): ImportColumnSpec[] => {

@@ -8,7 +8,7 @@ import {
   type DataKey,
   type MasterKeyRing,
 } from '../crypto';
-import { UIDS, withKnex, stamps } from '../utils/strapi';
+import { UIDS, withKnex, stamps, tableOf } from '../utils/strapi';
 
 /** The data-key ref of the blind-index root of `version` (version 1 keeps the ref it always had). */
 export const indexRootRef = (version: number) => (version === 1 ? 'index-root' : `index-root:v${version}`);
@@ -114,10 +114,7 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   /** Table and column names of idv_data_keys, as the database layer maps them. */
-  const table = () => {
-    const meta: any = strapi.db.metadata.get(UIDS.dataKey);
-    return { name: meta.tableName as string, col: (attr: string) => (meta.attributes[attr]?.columnName ?? attr) as string };
-  };
+  const table = () => tableOf(strapi, UIDS.dataKey);
 
   return {
     /** Parses the master key ring; throws a message that says how to create one. */

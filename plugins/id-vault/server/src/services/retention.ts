@@ -16,7 +16,7 @@ import {
 import { asSystem } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
 import { scanError as httpError } from '../scans/errors';
-import { getService, newDocumentId, PLUGIN_ID, UIDS } from '../utils/strapi';
+import { getService, newDocumentId, PLUGIN_ID, UIDS, tableOf } from '../utils/strapi';
 
 const SETTINGS_KEY = 'retention-settings';
 /** Other processes see a change of the rules within this long (this process at once). */
@@ -50,10 +50,7 @@ const retention = ({ strapi }: { strapi: Core.Strapi }) => {
   const audit = () => getService(strapi, 'audit');
   const erasure = () => getService(strapi, 'erasure');
   const knex = () => strapi.db.connection;
-  const table = (uid: string) => {
-    const m: any = strapi.db.metadata.get(uid);
-    return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr };
-  };
+  const table = (uid: string) => tableOf(strapi, uid);
   let cached: { settings: RetentionSettings; at: number } | null = null;
 
   const settings = async (): Promise<RetentionSettings> => {

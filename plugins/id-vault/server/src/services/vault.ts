@@ -13,7 +13,7 @@ import {
 } from '../crypto';
 import { validateValue, normalise, mask, SYSTEM_ACCESS as SYSTEM, type Access } from '../domain';
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
-import { getService, UIDS, withKnex } from '../utils/strapi';
+import { getService, UIDS, withKnex, tableOf } from '../utils/strapi';
 import type { EncryptedAttribute } from './fields';
 import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
@@ -42,10 +42,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   /** Table and column names of a model, as the database layer maps them. */
-  const table = (uid: string) => {
-    const meta: any = strapi.db.metadata.get(uid);
-    return { name: meta.tableName as string, col: (attr: string) => (meta.attributes[attr]?.columnName ?? attr) as string };
-  };
+  const table = (uid: string) => tableOf(strapi, uid);
 
   /** The index root versions in use: the current one, and the next one while an index rotation runs. */
   const versions = () => getService(strapi, 'index-rotation').activeVersions();

@@ -48,6 +48,12 @@ export const getService = <K extends keyof Services>(strapi: Core.Strapi, name: 
   strapi.plugin(PLUGIN_ID).service(name) as Services[K];
 
 /** Internal types never reachable by any API and skipped by every hook. */
+/** A model's table and its column names by attribute (knex speaks columns), as the database layer maps them. */
+export const tableOf = (strapi: Core.Strapi, uid: string) => {
+  const m: any = strapi.db.metadata.get(uid as any);
+  return { name: m.tableName as string, col: (attr: string): string => m.attributes[attr]?.columnName ?? attr, attributes: m.attributes as Record<string, any> };
+};
+
 export const INTERNAL_UIDS = new Set<string>([UIDS.dataKey, UIDS.blindIndex, UIDS.auditEvent, UIDS.auditCheckpoint, UIDS.accessGrant, UIDS.scan, UIDS.jobRun, UIDS.erasure, UIDS.exportRecipient, UIDS.anomaly, UIDS.retentionCandidate, UIDS.importRun]);
 
 /**
