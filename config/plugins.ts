@@ -50,6 +50,10 @@ export default ({ env }) => {
           maxPixels: env.int('ID_VAULT_SCAN_MAX_PIXELS', 50_000_000),
           timeZone: env('ID_VAULT_TIME_ZONE', 'Asia/Shanghai'),
         },
+        // ID_VAULT_BACKUP_S3: each backup also goes to the bucket above, under its own prefix (whatever the scan store).
+        backups: {
+          s3: env.bool('ID_VAULT_BACKUP_S3', false) ? { ...s3, prefix: env('ID_VAULT_S3_BACKUP_PREFIX', 'id-vault-backups/') } : null,
+        },
         // Export caps: rows per export (checked with a count first), exports per user or token in 24 hours.
         exports: {
           maxRows: env.int('ID_VAULT_EXPORT_MAX_ROWS', 10000),

@@ -1,6 +1,9 @@
 'use strict';
 /**
  * `npm run backup:restore -- <file> [--force]`: restores a backup of `npm run backup`.
+ * `npm run backup:restore -- s3:<file name> [--force]` (ID_VAULT_BACKUP_S3): first downloads the object from
+ * the backups' S3 prefix into ID_VAULT_BACKUP_DIR (it is ciphertext; under a temporary name, renamed when
+ * whole), then restores that file exactly as a local one.
  *  1. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
  *     written: a changed byte or a cut ends here with exit code 1.
  *  2. Refuses a database that is not empty (any table) unless --force.
@@ -13,21 +16,56 @@
 const fs = require('fs');
 const path = require('path');
 const cliProgress = require('cli-progress');
-const { ROOT, crypto, loadStrapi } = require('./lib');
+const { ROOT, PLUGIN_DIST, crypto, loadStrapi } = require('./lib');
 
 const args = process.argv.slice(2);
 const force = args.includes('--force');
-const file = args.find((a) => !a.startsWith('--'));
+let file = args.find((a) => !a.startsWith('--'));
 
 const bar = (what) =>
   new cliProgress.SingleBar({ format: `backup:restore ${what} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`, noTTYOutput: true, notTTYSchedule: 2000, etaBuffer: 50 }, cliProgress.Presets.legacy);
 
+/** A file of the compiled app's config (dist/config), called with Strapi's env helper. */
+const appConfig = (name) => {
+  const { env } = require('@strapi/utils');
+  const mod = require(path.join(ROOT, 'dist', 'config', `${name}.js`));
+  return (mod.default || mod)({ env });
+};
+
+/** `s3:<name>`: the object of the backups' S3 prefix, downloaded into ID_VAULT_BACKUP_DIR; its local path. */
+const fromS3 = async (name) => {
+  const { BACKUP_FILE } = require(path.join(PLUGIN_DIST, 'services', 'backup.js'));
+  if (!BACKUP_FILE.test(name)) {
+    console.error(`backup:restore: ${name} is not a backup file name (idv-backup-<time>-<random>.idvb); nothing was written.`);
+    process.exit(2);
+  }
+  const cfg = appConfig('plugins')['id-vault'].config.backups?.s3;
+  if (!cfg?.bucket) {
+    console.error('backup:restore: s3:<file> needs ID_VAULT_BACKUP_S3=true and the ID_VAULT_S3_* settings; nothing was written.');
+    process.exit(2);
+  }
+  const { createBackupBucket } = require(path.join(PLUGIN_DIST, 'scans', 'store.js'));
+  const bucket = createBackupBucket(cfg);
+  const dir = path.resolve(process.env.ID_VAULT_BACKUP_DIR || path.join(ROOT, '.vault-data', 'backups'));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const target = path.join(dir, name);
+  const temp = path.join(dir, `.${name}.${process.pid}.part`);
+  console.log(`backup:restore: downloading ${bucket.where(name)} into ${dir}.`);
+  try {
+    const bytes = await bucket.download(name, temp);
+    fs.renameSync(temp, target);
+    console.log(`backup:restore: downloaded ${name} (${bytes} bytes).`);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    console.error(`backup:restore: ${name} could not be downloaded from S3 (${String((e && (e.name || e.code)) || 'Error').slice(0, 80)}); nothing was written.`);
+    process.exit(1);
+  }
+  return target;
+};
+
 /** Whether the configured database has any table, asked before Strapi starts (its start creates tables). */
 const databaseHasTables = async () => {
-  const { env } = require('@strapi/utils');
-  const configFile = path.join(ROOT, 'dist', 'config', 'database.js');
-  const mod = require(configFile);
-  const config = (mod.default || mod)({ env }).connection;
+  const config = appConfig('database').connection;
   if (config.client === 'postgres') {
     const { Client } = require('pg');
     const c = new Client(config.connection);
@@ -51,10 +89,11 @@ const databaseHasTables = async () => {
 
 (async () => {
   if (!file) {
-    console.error('usage: npm run backup:restore -- <backup file> [--force]');
+    console.error('usage: npm run backup:restore -- <backup file> | s3:<backup file name> [--force]');
     process.exit(2);
   }
   require('dotenv').config({ path: path.join(ROOT, '.env') });
+  if (file.startsWith('s3:')) file = await fromS3(file.slice(3));
   const c = crypto();
   const ring = c.parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
   const size = fs.statSync(file).size;

@@ -3,7 +3,9 @@
  * `npm run backup`: one encrypted backup of every table and the scan store into ID_VAULT_BACKUP_DIR (default
  * .vault-data/backups), under a key derived from the active master key; written under a temporary name and
  * renamed when whole, so a killed run leaves no file under a final name. Keeps the newest
- * ID_VAULT_BACKUP_KEEP (default 30). Progress bar (a line every 2 s when not on a terminal).
+ * ID_VAULT_BACKUP_KEEP (default 30). With ID_VAULT_BACKUP_S3=true the file is also put in the S3 bucket
+ * (ID_VAULT_S3_BACKUP_PREFIX), pruned there to the same count; a failed upload exits 1, the local file kept.
+ * Progress bar (a line every 2 s when not on a terminal).
  */
 const cliProgress = require('cli-progress');
 const { loadStrapi } = require('./lib');
@@ -26,7 +28,7 @@ const { loadStrapi } = require('./lib');
     });
     bar.stop();
     console.log(
-      `backup: ${result.file} written in ${backup.dir()} (${result.bytes} bytes, sha-256 ${result.sha256}): ${result.tables} tables, ${result.rows} rows, ${result.scans} scan objects${result.missingScans ? ` (${result.missingScans} named by a row but gone from the store)` : ''}; it needs master key ${result.masterKeyId} to restore.`
+      `backup: ${result.file} written in ${backup.dir()} (${result.bytes} bytes, sha-256 ${result.sha256}): ${result.tables} tables, ${result.rows} rows, ${result.scans} scan objects${result.missingScans ? ` (${result.missingScans} named by a row but gone from the store)` : ''}; it needs master key ${result.masterKeyId} to restore.${result.s3 === 'uploaded' ? ' Uploaded to S3.' : ''}`
     );
   } catch (e) {
     bar.stop();
@@ -36,6 +38,7 @@ const { loadStrapi } = require('./lib');
   }
   process.exit(0);
 })().catch((e) => {
-  console.error(`backup failed (no backup was written): ${e.message}`);
+  // BackupS3Error: the local file is whole and kept; only its S3 copy failed.
+  console.error(e && e.result ? `backup failed: ${e.message}; the local file is kept.` : `backup failed (no backup was written): ${e.message}`);
   process.exit(1);
 });

@@ -22,3 +22,31 @@ describe('the S3 erasure ledger prefix', () => {
     expect(() => config.validator(s3(prefix, ledgerPrefix))).toThrow(/ID_VAULT_S3_LEDGER_PREFIX/);
   });
 });
+
+describe('the S3 backup prefix (ID_VAULT_BACKUP_S3)', () => {
+  const bucket = { bucket: 'b', region: 'us-east-1' };
+  const withBackups = (backupPrefix: string, scans?: { prefix: string; ledgerPrefix?: string }) => ({
+    defaultIndexBits: 64,
+    grantMaxDays: 30,
+    scans: scans ? { ...config.default.scans, store: 's3' as const, s3: { ...bucket, ...scans } } : config.default.scans,
+    exports: config.default.exports,
+    backups: { s3: { ...bucket, prefix: backupPrefix } },
+  });
+  test('the defaults are apart, with the scan store local or on S3', () => {
+    expect(() => config.validator(withBackups('id-vault-backups/'))).not.toThrow();
+    expect(() => config.validator(withBackups('id-vault-backups/', { prefix: 'id-vault-scans/' }))).not.toThrow();
+    expect(() => config.validator(withBackups('b/', { prefix: 's/', ledgerPrefix: 'l/' }))).not.toThrow();
+  });
+  test.each([
+    ['the scans\' prefix (local store: its default)', 'id-vault-scans/', undefined],
+    ['under the scans', 's/backups/', { prefix: 's/', ledgerPrefix: 'l/' }],
+    ['over the ledger', 'l', { prefix: 's/', ledgerPrefix: 'l/' }],
+    ['the ledger\'s default', 'id-vault-erasures/x/', undefined],
+    ['the whole bucket', '', undefined],
+  ])('%s is refused', (_what, prefix, scans) => {
+    expect(() => config.validator(withBackups(prefix, scans))).toThrow(/ID_VAULT_S3_BACKUP_PREFIX/);
+  });
+  test('a bucket is needed', () => {
+    expect(() => config.validator({ ...withBackups('id-vault-backups/'), backups: { s3: { bucket: '', region: 'us-east-1', prefix: 'id-vault-backups/' } } })).toThrow(/ID_VAULT_S3_BUCKET/);
+  });
+});

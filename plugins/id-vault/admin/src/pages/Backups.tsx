@@ -14,7 +14,11 @@ interface Run {
   trigger: string | null;
 }
 interface BackupsStatus {
-  files: Array<{ file: string; bytes: number; createdAt: string; masterKeyId: string | null; needsMasterKeys: string[] | null }>;
+  /** `local`: kept in ID_VAULT_BACKUP_DIR; `s3`: in the bucket too (null when backups do not go to S3, or it could not be listed). */
+  files: Array<{ file: string; bytes: number; createdAt: string; masterKeyId: string | null; needsMasterKeys: string[] | null; local: boolean; s3: boolean | null }>;
+  /** ID_VAULT_BACKUP_S3 is on; `s3Error`: the bucket could not be listed (the error's kind). */
+  s3: boolean;
+  s3Error: string | null;
   lastSuccess: Run | null;
   lastFailure: Run | null;
   keep: number;
@@ -25,7 +29,8 @@ interface BackupsStatus {
 /**
  * Settings → ID Vault → Backups (`backup.manage`): the kept backups (newest first) with size and the master
  * key each needs, the last success and failure, "Back up now", and downloads (the encrypted file as it is;
- * recorded as backup.downloaded). Restores run from the command line; the page says how.
+ * recorded as backup.downloaded). With ID_VAULT_BACKUP_S3, whether each file is in the S3 bucket too, and the
+ * files only there. Restores run from the command line; the page says how.
  */
 const BackupsPage = () => {
   const { formatMessage, formatDate, formatNumber } = useIntl();
@@ -52,6 +57,7 @@ const BackupsPage = () => {
   const when = (iso: string) => formatDate(new Date(iso), { dateStyle: 'medium', timeStyle: 'short' });
   const size = (bytes: number) => `${formatNumber(bytes / (1024 * 1024), { maximumFractionDigits: 1 })} MB`;
   const title = formatMessage(t('backups.title', 'Backups'));
+  const columns = status.s3 ? 6 : 5;
   return (
     <Page.Main>
       <Page.Title>{title}</Page.Title>
@@ -84,6 +90,13 @@ const BackupsPage = () => {
                   })}
                 </Typography>
               )}
+              {status.s3 && (
+                <Typography textColor={status.s3Error ? 'danger600' : undefined}>
+                  {status.s3Error
+                    ? formatMessage(t('backups.s3.unlisted', 'Backups also go to S3, but the bucket could not be listed ({error}).'), { error: status.s3Error })
+                    : formatMessage(t('backups.s3.on', 'Each backup is also put in the S3 bucket, and pruned there the same way. To restore one from S3: npm run backup:restore -- s3:<file>.'))}
+                </Typography>
+              )}
               <Typography variant="pi" textColor="neutral600">
                 {formatMessage(
                   t('backups.restore-how', 'To restore, on the server: npm run backup:restore -- <file> (into an empty database; --force replaces a database that is not empty). Customers erased since a backup are erased again when it is restored.'),
@@ -91,7 +104,7 @@ const BackupsPage = () => {
               </Typography>
             </Flex>
           </Box>
-          <Table colCount={5} rowCount={status.files.length + 1}>
+          <Table colCount={columns} rowCount={status.files.length + 1}>
             <Thead>
               <Tr>
                 <Th>
@@ -106,6 +119,11 @@ const BackupsPage = () => {
                 <Th>
                   <Typography variant="sigma">{formatMessage(t('backups.column.result', 'Result'))}</Typography>
                 </Th>
+                {status.s3 && (
+                  <Th>
+                    <Typography variant="sigma">{formatMessage(t('backups.column.s3', 'In S3'))}</Typography>
+                  </Th>
+                )}
                 <Th>
                   <Typography variant="sigma">{formatMessage(t('backups.column.download', 'Download'))}</Typography>
                 </Th>
@@ -114,7 +132,7 @@ const BackupsPage = () => {
             <Tbody>
               {status.files.length === 0 && (
                 <Tr>
-                  <Td colSpan={5}>
+                  <Td colSpan={columns}>
                     <Typography textColor="neutral600">{formatMessage(t('backups.empty', 'No backup is kept.'))}</Typography>
                   </Td>
                 </Tr>
@@ -131,7 +149,9 @@ const BackupsPage = () => {
                     <Typography>{(f.needsMasterKeys ?? (f.masterKeyId ? [f.masterKeyId] : ['—'])).join(', ')}</Typography>
                   </Td>
                   <Td>
-                    {f.masterKeyId ? (
+                    {!f.local ? (
+                      <Badge>{formatMessage(t('backups.result.s3-only', 'Only in S3'))}</Badge>
+                    ) : f.masterKeyId ? (
                       <Badge active>{formatMessage(t('backups.result.ok', 'Complete'))}</Badge>
                     ) : (
                       <Badge textColor="danger600" backgroundColor="danger100">
@@ -139,11 +159,22 @@ const BackupsPage = () => {
                       </Badge>
                     )}
                   </Td>
+                  {status.s3 && (
+                    <Td>
+                      <Typography>
+                        {f.s3 === null
+                          ? '—'
+                          : f.s3
+                            ? formatMessage(t('backups.s3.yes', 'Yes'))
+                            : formatMessage(t('backups.s3.no', 'No'))}
+                      </Typography>
+                    </Td>
+                  )}
                   <Td>
                     <Button
                       variant="tertiary"
                       startIcon={<Download />}
-                      disabled={downloading}
+                      disabled={downloading || !f.local}
                       onClick={() => download(`/id-vault/backups/${encodeURIComponent(f.file)}/download`, f.file)}
                     >
                       {formatMessage(t('backups.download', 'Download'))}

@@ -32,6 +32,14 @@ export interface ExportConfig {
   plainOnlyEncrypted: boolean;
 }
 
+export interface BackupConfig {
+  /**
+   * ID_VAULT_BACKUP_S3: every backup is also put in the bucket of the ID_VAULT_S3_* settings under `prefix`
+   * (ID_VAULT_S3_BACKUP_PREFIX; never overlapping the scans' or the erasure ledger's prefix). null: local only.
+   */
+  s3: { bucket: string; prefix: string; region: string; endpoint?: string; forcePathStyle?: boolean; accessKeyId?: string; secretAccessKey?: string } | null;
+}
+
 export interface IdVaultConfig {
   /** Bits kept of each HMAC blind index when a field does not choose its own (32, 64, 128 or 256). */
   defaultIndexBits: number;
@@ -39,6 +47,7 @@ export interface IdVaultConfig {
   grantMaxDays: number;
   scans: ScanConfig;
   exports: ExportConfig;
+  backups: BackupConfig;
 }
 
 const BITS = [32, 64, 128, 256];
@@ -56,11 +65,14 @@ export const DEFAULT_SCAN_CONFIG: ScanConfig = {
 };
 
 export const DEFAULT_EXPORT_CONFIG: ExportConfig = { maxRows: 10_000, perDay: 20, plainOnlyEncrypted: true };
+export const DEFAULT_BACKUP_CONFIG: BackupConfig = { s3: null };
+
+const overlap = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
 
 const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 export default {
-  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT, scans: DEFAULT_SCAN_CONFIG, exports: DEFAULT_EXPORT_CONFIG } satisfies IdVaultConfig,
+  default: { defaultIndexBits: 64, grantMaxDays: GRANT_MAX_DAYS_LIMIT, scans: DEFAULT_SCAN_CONFIG, exports: DEFAULT_EXPORT_CONFIG, backups: DEFAULT_BACKUP_CONFIG } satisfies IdVaultConfig,
   validator(config: Partial<IdVaultConfig>) {
     if (!BITS.includes(Number(config.defaultIndexBits))) {
       throw new Error(`id-vault: defaultIndexBits must be one of ${BITS.join(', ')}`);
@@ -73,8 +85,18 @@ export default {
     if (scans.store !== 'local' && scans.store !== 's3') throw new Error('id-vault: scans.store (ID_VAULT_SCAN_STORE) must be local or s3');
     if (scans.store === 's3' && !scans.s3?.bucket) throw new Error('id-vault: the s3 scan store needs a bucket (ID_VAULT_S3_BUCKET)');
     const ledgerPrefix = scans.s3?.ledgerPrefix ?? 'id-vault-erasures/';
-    if (scans.store === 's3' && (ledgerPrefix.startsWith(scans.s3!.prefix) || scans.s3!.prefix.startsWith(ledgerPrefix))) {
+    if (scans.store === 's3' && overlap(ledgerPrefix, scans.s3!.prefix)) {
       throw new Error('id-vault: the erasure ledger\'s S3 prefix (ID_VAULT_S3_LEDGER_PREFIX) must not overlap the scans\' (ID_VAULT_S3_SCAN_PREFIX)');
+    }
+    const backups = { ...DEFAULT_BACKUP_CONFIG, ...(config.backups ?? {}) };
+    if (backups.s3) {
+      if (!backups.s3.bucket) throw new Error('id-vault: ID_VAULT_BACKUP_S3 needs a bucket (ID_VAULT_S3_BUCKET)');
+      const prefix = backups.s3.prefix;
+      if (!prefix) throw new Error('id-vault: the backups\' S3 prefix (ID_VAULT_S3_BACKUP_PREFIX) must not be empty');
+      // The scans' and the ledger's prefixes as configured, or their defaults when the scan store is local.
+      if (overlap(prefix, scans.s3?.prefix ?? 'id-vault-scans/') || overlap(prefix, ledgerPrefix)) {
+        throw new Error('id-vault: the backups\' S3 prefix (ID_VAULT_S3_BACKUP_PREFIX) must not overlap the scans\' (ID_VAULT_S3_SCAN_PREFIX) nor the erasure ledger\'s (ID_VAULT_S3_LEDGER_PREFIX)');
+      }
     }
     for (const k of ['maxFileBytes', 'maxFiles', 'maxCustomerBytes', 'maxPixels'] as const) {
       if (!positive(scans[k])) throw new Error(`id-vault: scans.${k} must be a positive whole number`);

@@ -68,11 +68,16 @@ const localStore = (dir: string): ScanStore => {
 
 type S3Config = NonNullable<ScanStoreConfig['s3']>;
 
-/** @aws-sdk/client-s3 (the upload provider's own dependency), loaded only when configured: the SDK is large. */
-const s3Client = (cfg: S3Config) => {
+/**
+ * @aws-sdk/client-s3 (the upload provider's own dependency), loaded only when configured: the SDK is large.
+ * Checksums only where an operation requires them: a streamed body then goes out as a plain PUT with its
+ * Content-Length (not aws-chunked with a trailing checksum, which not every S3-compatible store takes).
+ */
+export const s3Client = (cfg: S3Config) => {
   const sdk = require('@aws-sdk/client-s3');
   const client = new sdk.S3Client({
     region: cfg.region,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
     endpoint: cfg.endpoint,
     forcePathStyle: cfg.forcePathStyle ?? !!cfg.endpoint,
     ...(cfg.accessKeyId ? { credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } } : {}),
@@ -210,4 +215,60 @@ export const createLedgerStore = (cfg: LedgerStoreConfig): LedgerStore => {
     return s3Ledger(cfg.s3);
   }
   return localLedger(cfg.dir);
+};
+
+/**
+ * Backups in S3 (ID_VAULT_BACKUP_S3): `<prefix><file name>`, the file as written locally (ciphertext whole),
+ * streamed up with its Content-Length and `ACL: private`. Names are checked by the caller (BACKUP_FILE).
+ */
+export interface BackupBucket {
+  where(name: string): string;
+  put(name: string, file: string): Promise<void>;
+  /** Writes the object to `target` (a new file, 0600). */
+  download(name: string, target: string): Promise<number>;
+  /** Every object directly under the prefix: name, bytes. */
+  list(): Promise<Array<{ name: string; bytes: number }>>;
+  delete(name: string): Promise<void>;
+}
+
+export const createBackupBucket = (cfg: S3Config): BackupBucket => {
+  const { sdk, client } = s3Client(cfg);
+  const Key = (name: string) => `${cfg.prefix}${name}`;
+  return {
+    where: (name) => `s3://${cfg.bucket}/${Key(name)}`,
+    async put(name, file) {
+      const { size } = await fs.promises.stat(file);
+      await client.send(
+        new sdk.PutObjectCommand({ Bucket: cfg.bucket, Key: Key(name), Body: fs.createReadStream(file), ContentLength: size, ACL: 'private', ContentType: 'application/octet-stream' })
+      );
+    },
+    async download(name, target) {
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: cfg.bucket, Key: Key(name) }));
+      let bytes = 0;
+      const count = async function* (source: AsyncIterable<Buffer>) {
+        for await (const c of source) {
+          bytes += c.length;
+          yield c;
+        }
+      };
+      await pipeline(res.Body as Readable, count, fs.createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+      return bytes;
+    },
+    async list() {
+      const out: Array<{ name: string; bytes: number }> = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: cfg.bucket, Prefix: cfg.prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) {
+          const name = String(o.Key).slice(cfg.prefix.length);
+          if (!name.includes('/')) out.push({ name, bytes: Number(o.Size ?? 0) });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return out;
+    },
+    async delete(name) {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: cfg.bucket, Key: Key(name) }));
+    },
+  };
 };

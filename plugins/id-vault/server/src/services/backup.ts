@@ -9,6 +9,8 @@ import { onceAcrossProcesses } from '../utils/jobs';
 import { getService, UIDS } from '../utils/strapi';
 import { errors } from '@strapi/utils';
 import type { Caller } from '../domain';
+import { createBackupBucket, type BackupBucket } from '../scans/store';
+import type { BackupConfig } from '../config';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
@@ -28,6 +30,15 @@ export interface BackupResult {
   missingScans: number;
   /** Every master key a restore of it needs: the one it is sealed under, and those its data keys are wrapped under. */
   needsMasterKeys: string[];
+  /** ID_VAULT_BACKUP_S3: 'uploaded' or 'failed'; 'off' when backups stay local only. */
+  s3: 'uploaded' | 'failed' | 'off';
+}
+
+/** The local file was written (and is kept) but its copy to S3 failed: the run fails (backup.failed, exit 1). */
+export class BackupS3Error extends Error {
+  constructor(readonly result: BackupResult, readonly code: string) {
+    super(`the backup ${result.file} was written locally but its upload to S3 failed (${code})`);
+  }
 }
 
 export interface BackupFileInfo {
@@ -38,6 +49,13 @@ export interface BackupFileInfo {
   masterKeyId: string | null;
   /** Every master key its restore needs (from its clear header); null when the header is unreadable. */
   needsMasterKeys: string[] | null;
+}
+
+/** The Backups page: a file kept locally, in S3 (ID_VAULT_BACKUP_S3), or both. */
+export interface BackupListing extends BackupFileInfo {
+  local: boolean;
+  /** null: backups do not go to S3 (or the bucket could not be listed: `s3Error`). */
+  s3: boolean | null;
 }
 
 export interface RestoreCheck {
@@ -94,6 +112,18 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   const ring = () => parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
   const dir = () => path.resolve(process.env.ID_VAULT_BACKUP_DIR || path.join(strapi.dirs.app.root, '.vault-data', 'backups'));
   const keep = () => Math.max(1, Math.floor(Number(process.env.ID_VAULT_BACKUP_KEEP)) || 30);
+  let bucketOf: { cfg: unknown; bucket: BackupBucket } | null = null;
+  /** The S3 copies of ID_VAULT_BACKUP_S3 (null: local only). */
+  const bucket = (): BackupBucket | null => {
+    const cfg = (strapi.config.get('plugin::id-vault.backups') as BackupConfig | undefined)?.s3 ?? null;
+    if (!cfg) return null;
+    if (bucketOf?.cfg !== cfg) bucketOf = { cfg, bucket: createBackupBucket(cfg) };
+    return bucketOf.bucket;
+  };
+  const createdAtOf = (file: string) => {
+    const t = BACKUP_FILE.exec(file)![1];
+    return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`;
+  };
   const client = (): 'sqlite' | 'postgres' => (strapi.db.dialect.client === 'postgres' ? 'postgres' : 'sqlite');
   const versions = () => {
     const read = (file: string) => {
@@ -240,9 +270,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       } finally {
         await fd.close();
       }
-      const t = BACKUP_FILE.exec(file)![1];
-      const createdAt = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`;
-      out.push({ file, bytes: stat.size, createdAt, masterKeyId, needsMasterKeys });
+      out.push({ file, bytes: stat.size, createdAt: createdAtOf(file), masterKeyId, needsMasterKeys });
     }
     return out;
   };
@@ -438,15 +466,43 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           scans: manifest.scans.count,
           missingScans: manifest.scans.missing,
           needsMasterKeys,
+          s3: 'off',
         };
-        const pruned = await service.prune();
+        // The S3 copy (ID_VAULT_BACKUP_S3): the file as written, streamed up. A failure keeps the local file,
+        // records backup.created with s3: 'failed' and then backup.failed, and fails the run.
+        let s3Error: string | null = null;
+        const remote = bucket();
+        if (remote) {
+          try {
+            await remote.put(file, path.join(d, file));
+            result.s3 = 'uploaded';
+          } catch (e) {
+            result.s3 = 'failed';
+            s3Error = safeError(e);
+          }
+        }
+        let pruned = 0;
+        try {
+          pruned = await service.prune();
+        } catch (e) {
+          if (!remote) throw e;
+          result.s3 = 'failed'; // the S3 copies could not be listed or pruned
+          s3Error ??= safeError(e);
+        }
         await audit().record({ action: 'backup.created', outcome: 'success', caller, details: { ...result, trigger, pruned } });
+        if (s3Error) throw new BackupS3Error(result, s3Error);
         return result;
       } catch (e) {
         await snapshot?.close().catch(() => {});
         await fs.promises.rm(temp, { force: true }).catch(() => {});
+        const s3Failed = e instanceof BackupS3Error;
         await audit()
-          .record({ action: 'backup.failed', outcome: 'failure', caller, details: { file, trigger, error: safeError(e) } })
+          .record({
+            action: 'backup.failed',
+            outcome: 'failure',
+            caller,
+            details: { file, trigger, error: s3Failed ? `s3:${e.code}` : safeError(e), ...(s3Failed ? { s3: 'failed', local: 'kept' } : {}) },
+          })
           .catch(() => {});
         throw e;
       }
@@ -467,7 +523,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         return { at: new Date(row.at).toISOString(), file: d.file ?? null, bytes: d.bytes ?? null, error: d.error ?? null, trigger: d.trigger ?? null };
       };
       return {
-        files: await list(),
+        ...(await service.listing()),
         lastSuccess: await last('backup.created'),
         lastFailure: await last('backup.failed'),
         keep: keep(),
@@ -486,11 +542,41 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       return { file, bytes: stat.size, stream: fs.createReadStream(full) };
     },
 
-    /** Removes all but the newest ID_VAULT_BACKUP_KEEP backups; returns how many went. */
+    /**
+     * Kept backups, newest first, each saying whether it is local and in S3 (ID_VAULT_BACKUP_S3); files only
+     * in S3 are listed too (size and time from the bucket, header unread: masterKeyId null). A bucket that
+     * cannot be listed leaves `s3: null` and `s3Error` (the error's kind).
+     */
+    async listing(): Promise<{ files: BackupListing[]; s3: boolean; s3Error: string | null }> {
+      const local = await list();
+      const remote = bucket();
+      if (!remote) return { files: local.map((f) => ({ ...f, local: true, s3: null })), s3: false, s3Error: null };
+      let objects: Array<{ name: string; bytes: number }>;
+      try {
+        objects = (await remote.list()).filter((o) => BACKUP_FILE.test(o.name));
+      } catch (e) {
+        return { files: local.map((f) => ({ ...f, local: true, s3: null })), s3: true, s3Error: safeError(e) };
+      }
+      const inS3 = new Set(objects.map((o) => o.name));
+      const here = new Set(local.map((f) => f.file));
+      const files: BackupListing[] = [
+        ...local.map((f) => ({ ...f, local: true, s3: inS3.has(f.file) })),
+        ...objects.filter((o) => !here.has(o.name)).map((o) => ({ file: o.name, bytes: o.bytes, createdAt: createdAtOf(o.name), masterKeyId: null, needsMasterKeys: null, local: false, s3: true })),
+      ];
+      files.sort((a, b) => (a.file < b.file ? 1 : a.file > b.file ? -1 : 0));
+      return { files, s3: true, s3Error: null };
+    },
+
+    /** Removes all but the newest ID_VAULT_BACKUP_KEEP backups, locally and (ID_VAULT_BACKUP_S3) in S3; returns how many local files went. */
     async prune(): Promise<number> {
       const files = await list();
       const gone = files.slice(keep());
       for (const f of gone) await fs.promises.rm(path.join(dir(), f.file), { force: true });
+      const remote = bucket();
+      if (remote) {
+        const names = (await remote.list()).map((o) => o.name).filter((n) => BACKUP_FILE.test(n)).sort().reverse();
+        for (const name of names.slice(keep())) await remote.delete(name);
+      }
       return gone.length;
     },
 
