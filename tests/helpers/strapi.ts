@@ -9,7 +9,7 @@ import { randomBytes } from 'crypto';
 import request from 'supertest';
 
 export const ROOT = path.resolve(__dirname, '../..');
-const PG_ADMIN_URL = process.env.ID_VAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL = process.env.ID_VAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestApp {
   strapi: any;
@@ -48,6 +48,12 @@ const pgAdmin = async <T>(fn: (c: any) => Promise<T>): Promise<T> => {
   }
 };
 
+/** One statement on the PostgreSQL server's admin database (CREATE / DROP DATABASE). */
+export const pgSql = (sql: string) => pgAdmin((c) => c.query(sql));
+
+/** The SQLite file of test database `name`. */
+export const sqliteFile = (name: string) => path.join(ROOT, '.tmp', 'test', `${name}.db`);
+
 export interface BootOptions {
   /** Reuse an existing database (name for PostgreSQL, file for SQLite) instead of a fresh one. */
   database?: string;
@@ -69,7 +75,7 @@ export const bootStrapi = async (opts: BootOptions = {}): Promise<TestApp> => {
     if (!opts.database) await pgAdmin((c) => c.query(`CREATE DATABASE ${name}`));
     process.env.DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   } else {
-    process.env.DATABASE_FILENAME = path.join(ROOT, '.tmp', 'test', `${name}.db`);
+    process.env.DATABASE_FILENAME = sqliteFile(name);
     fs.mkdirSync(path.join(ROOT, '.tmp', 'test'), { recursive: true });
   }
   const { createStrapi } = require('@strapi/strapi');

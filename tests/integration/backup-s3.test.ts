@@ -9,14 +9,13 @@ import fs from 'fs';
 import path from 'path';
 import { randomBytes } from 'crypto';
 import { S3Client, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
-import { bootStrapi, apiToken, adminSession, runScript, systemDocs, ROOT, type TestApp } from '../helpers/strapi';
+import { bootStrapi, apiToken, adminSession, runScript, systemDocs, ROOT, type TestApp, PG_ADMIN_URL, pgSql, sqliteFile } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS } from '../../plugins/id-vault/shared';
 
 const S3rver = require('s3rver');
 const BUCKET = 'idv-test-backups';
 const PREFIX = 'id-vault-backups/';
-const PG_ADMIN_URL = process.env.ID_VAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const API = '/api/id-vault';
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 const work = path.join(ROOT, '.tmp', 'test', `backup-s3-${randomBytes(4).toString('hex')}`);
@@ -43,17 +42,6 @@ let token: string;
 let firstId: string;
 const databases: string[] = [];
 
-const pg = async (sql: string) => {
-  const { Client } = require('pg');
-  const c = new Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
-const sqliteFile = (name: string) => path.join(ROOT, '.tmp', 'test', `${name}.db`);
 
 const local = () => (fs.existsSync(dirs.backups) ? fs.readdirSync(dirs.backups).filter((f) => f.endsWith('.idvb')).sort() : []);
 const objects = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: PREFIX }))).Contents ?? []).map((o) => String(o.Key).slice(PREFIX.length)).sort();
@@ -82,7 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   for (const name of databases) {
-    if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    if (client === 'postgres') await pgSql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${sqliteFile(name)}${ext}`, { force: true });
   }
   s3?.destroy();
@@ -157,7 +145,7 @@ test('restore from s3:<name>, the local file gone, into a fresh empty database: 
   app = null;
   const fresh = `idvault_t_${process.pid}_r${randomBytes(3).toString('hex')}`;
   databases.push(fresh);
-  if (client === 'postgres') await pg(`CREATE DATABASE ${fresh}`);
+  if (client === 'postgres') await pgSql(`CREATE DATABASE ${fresh}`);
   const keep = { url: process.env.DATABASE_URL, file: process.env.DATABASE_FILENAME };
   if (client === 'postgres') process.env.DATABASE_URL = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${fresh}`);
   else process.env.DATABASE_FILENAME = sqliteFile(fresh);

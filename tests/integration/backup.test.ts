@@ -10,11 +10,10 @@ import path from 'path';
 import sharp from 'sharp';
 import { randomBytes } from 'crypto';
 import { spawn } from 'child_process';
-import { bootStrapi, apiToken, adminSession, runScript, systemDocs, ROOT, type TestApp } from '../helpers/strapi';
+import { bootStrapi, apiToken, adminSession, runScript, systemDocs, ROOT, type TestApp, PG_ADMIN_URL, pgSql, sqliteFile } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS } from '../../plugins/id-vault/shared';
 
-const PG_ADMIN_URL = process.env.ID_VAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const API = '/api/id-vault';
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 const work = path.join(ROOT, '.tmp', 'test', `backup-${randomBytes(4).toString('hex')}`);
@@ -30,23 +29,12 @@ let first: string;
 let scanId: number;
 let before: { customers: any[]; documents: any[]; scan: Buffer; counts: Record<string, number> };
 
-const pg = async (sql: string) => {
-  const { Client } = require('pg');
-  const c = new Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
-const sqliteFile = (name: string) => path.join(ROOT, '.tmp', 'test', `${name}.db`);
 
 /** Destroys the database for good (dropped, or its file deleted) and leaves an empty one of the same name. */
 const destroyDatabase = async (name: string) => {
   if (client === 'postgres') {
-    await pg(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await pg(`CREATE DATABASE ${name}`);
+    await pgSql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await pgSql(`CREATE DATABASE ${name}`);
   } else for (const ext of ['', '-wal', '-shm', '-journal']) fs.rmSync(`${sqliteFile(name)}${ext}`, { force: true });
 };
 
@@ -116,7 +104,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await destroyDatabase(database).catch(() => {});
-  if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
+  if (client === 'postgres') await pgSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
   fs.rmSync(work, { recursive: true, force: true });
   for (const [k, v] of Object.entries({ ID_VAULT_BACKUP_DIR: saved.backups, ID_VAULT_LEDGER_DIR: saved.ledger, ID_VAULT_SCAN_DIR: saved.scans })) {
     if (v === undefined) delete process.env[k];
@@ -187,7 +175,7 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
 
   // Into an empty database: it stays empty (not even a schema).
   const empty = `idvault_t_${process.pid}_e${randomBytes(3).toString('hex')}`;
-  if (client === 'postgres') await pg(`CREATE DATABASE ${empty}`);
+  if (client === 'postgres') await pgSql(`CREATE DATABASE ${empty}`);
   try {
     for (const cut of ['cut.bin', 'cut-at-segment.bin']) {
       const res = await onDatabase(empty, () => restore(cut));
@@ -203,7 +191,7 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
       expect(n).toBe(0);
     } else expect(fs.existsSync(sqliteFile(empty))).toBe(false);
   } finally {
-    if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${empty} WITH (FORCE)`);
+    if (client === 'postgres') await pgSql(`DROP DATABASE IF EXISTS ${empty} WITH (FORCE)`);
   }
   // A ring without the master key the backup needs: refused, naming the key.
   const ring = process.env.ID_VAULT_MASTER_KEYS;
@@ -225,7 +213,7 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
   const tampered = await app!.strapi.plugin('id-vault').service('backup').create({ trigger: 'test' });
   await app!.knex('idv_customers').where('id', row.id).update({ phone: row.phone });
   const into = `idvault_t_${process.pid}_d${randomBytes(3).toString('hex')}`;
-  if (client === 'postgres') await pg(`CREATE DATABASE ${into}`);
+  if (client === 'postgres') await pgSql(`CREATE DATABASE ${into}`);
   try {
     const res = await onDatabase(into, () => restore(tampered.file));
     expect(res.status).toBe(1);
@@ -244,7 +232,7 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
       db.close();
     }
   } finally {
-    if (client === 'postgres') await pg(`DROP DATABASE IF EXISTS ${into} WITH (FORCE)`);
+    if (client === 'postgres') await pgSql(`DROP DATABASE IF EXISTS ${into} WITH (FORCE)`);
     else for (const ext of ['', '-wal', '-shm']) fs.rmSync(`${sqliteFile(into)}${ext}`, { force: true });
     fs.rmSync(path.join(dirs.backups, tampered.file));
   }
