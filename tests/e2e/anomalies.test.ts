@@ -8,12 +8,12 @@
 import fs from 'fs';
 import path from 'path';
 import { randomBytes } from 'crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, adminSession, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { ARCHIVE_ADMIN_ROLE, UIDS } from '../../plugins/id-vault/shared';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
@@ -50,17 +50,10 @@ beforeAll(async () => {
   await app.strapi.plugin('id-vault').service('audit').flush(); // chained, so detected
   expect((await exportAs(tripper.jwt)).status).toBe(403);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const admin = await adminUser(app, 'strapi-super-admin');
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', admin.email);
-  await page.fill('input[name=password]', admin.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, admin.email, admin.password);
 });
 
 afterAll(async () => {

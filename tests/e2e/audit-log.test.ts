@@ -7,11 +7,11 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CUSTOMER = 'plugin::id-vault.customer';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 /** What adminUser names a super admin (firstname Test, lastname the role code). */
@@ -37,17 +37,10 @@ beforeAll(async () => {
       data: { kind: 'personal', name: 'E2E audit person', idType: 'resident-id', idNumber: person.idNumber, team: unit, hidden: false },
     })
   ).documentId;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const { email, password } = await adminUser(app, 'strapi-super-admin');
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
 });
 
 afterAll(async () => {

@@ -6,11 +6,11 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson, mask } from '../../plugins/id-vault/server/src/domain';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const UID = 'plugin::id-vault.customer';
 
 let app: TestApp;
@@ -29,10 +29,7 @@ beforeAll(async () => {
     data: { kind: 'personal', name: 'E2E test person', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address, hidden: false },
   });
   documentId = created.documentId;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -45,11 +42,7 @@ type Credentials = { email: string; password: string };
 const logIn = async (who: string | Credentials): Promise<Page> => {
   const { email, password } = typeof who === 'string' ? await adminUser(app, who) : who;
   const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
   return page;
 };
 

@@ -6,12 +6,12 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS } from '../../plugins/id-vault/shared';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 
 let app: TestApp;
@@ -26,17 +26,10 @@ beforeAll(async () => {
   app = await bootStrapi({ serveAdminPanel: true });
   await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const admin = await adminUser(app, 'strapi-super-admin');
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', admin.email);
-  await page.fill('input[name=password]', admin.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, admin.email, admin.password);
 });
 
 afterAll(async () => {

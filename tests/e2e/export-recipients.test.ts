@@ -7,12 +7,12 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { makeCertificate, opensslDir, type TestCertificate } from '../helpers/certificates';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CUSTOMER = 'plugin::id-vault.customer';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 
@@ -33,17 +33,10 @@ beforeAll(async () => {
   const person = syntheticPerson(731);
   await systemDocs(app, CUSTOMER).create({ data: { kind: 'personal', name: 'E2E export person', idType: 'resident-id', idNumber: person.idNumber, hidden: false } });
   cert = makeCertificate({ cn: 'e2e.integrator.test' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const { email, password } = await adminUser(app, 'strapi-super-admin');
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
 });
 
 afterAll(async () => {

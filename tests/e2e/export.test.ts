@@ -10,12 +10,12 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { mask, syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { parse } from 'csv-parse/sync';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CUSTOMER = 'plugin::id-vault.customer';
 const ROLE = 'e2e-exporter';
 
@@ -60,18 +60,10 @@ beforeAll(async () => {
   policy.subjects[`admin-role:${ROLE}`] = { fields: { [`${CUSTOMER}#idNumber`]: 'plain', [`${CUSTOMER}#phone`]: 'masked', [`${CUSTOMER}#email`]: 'hidden' } };
   await access.save(policy);
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    downloadsPath: downloads,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium({ downloadsPath: downloads });
   const { email, password } = await adminUser(app, ROLE);
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
 });
 
 afterAll(async () => {

@@ -10,11 +10,11 @@ import fs from 'fs';
 import path from 'path';
 import { randomBytes } from 'crypto';
 import sharp from 'sharp';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CUSTOMER = 'plugin::id-vault.customer';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 
@@ -57,18 +57,7 @@ beforeAll(async () => {
     })
   ).documentId;
   idFront = (await systemDocs(app, 'plugin::id-vault.identity-document').create({ data: { type: 'id-front', customer } })).documentId;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -88,11 +77,7 @@ const member = async (roleCode: string): Promise<Credentials> => {
 
 const logIn = async ({ email, password }: Credentials): Promise<Page> => {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })).newPage();
-  await page.goto(`${base}/admin/auth/login`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
   return page;
 };
 

@@ -7,10 +7,10 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
 import { asSystem, bootStrapi, demoCredentials, seedDemo, ROOT, type TestApp } from '../helpers/strapi';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, '.tmp', 'e2e', 'walkthrough');
 const UID = 'plugin::id-vault.customer';
 
@@ -29,10 +29,7 @@ beforeAll(async () => {
   app = await bootStrapi({ database, serveAdminPanel: true });
   await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
@@ -48,12 +45,8 @@ const logIn = async (email: string, locale: Locale): Promise<Page> => {
   page.on('response', (r) => {
     if (r.status() >= 500) failures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
-  await page.goto(`${base}/admin/auth/login`);
   const { password } = demoCredentials(printed, email);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => !url.pathname.includes('/auth/login'), { timeout: 60000 });
+  await signIn(page, base, email, password);
   return page;
 };
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
