@@ -235,7 +235,24 @@ const startServer = (name, env, appDir, seed) =>
 
 // -------------------------------------------------------------------------------------- the load itself
 
-const newStats = () => ({ ops: {}, elapsed: 0, late: 0, drain: 0, errors: { non2xx: 0, status5xx: 0, network: 0, byStatus: {}, samples: [] } });
+/**
+ * CPU seconds (user + system) the server processes have used so far, from /proc (Linux); null elsewhere.
+ * Per request it says what a request costs whatever else shares the cores (throughput alone moves with them).
+ */
+const cpuSeconds = (servers) => {
+  try {
+    return servers.reduce((sum, s) => {
+      const stat = fs.readFileSync(`/proc/${s.child.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return sum + (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    }, 0);
+  } catch {
+    return null;
+  }
+};
+const CLOCK_TICKS = 100;
+
+const newStats = () => ({ ops: {}, elapsed: 0, late: 0, drain: 0, cpu: 0, errors: { non2xx: 0, status5xx: 0, network: 0, byStatus: {}, samples: [] } });
 
 class Side {
   constructor(name, seeded, field) {
@@ -395,7 +412,8 @@ const summarise = (stats, mix) => {
   }
   const sorted = Float64Array.from(all).sort();
   const { samples, ...errors } = stats.errors;
-  return { seconds: round(stats.elapsed, 1), lateUncounted: stats.late, drainSeconds: round(stats.drain, 1), ops, total: { n, rps: round(n / stats.elapsed, 1), p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)) }, errors, errorSamples: samples };
+  const cpuMsPerRequest = stats.cpu === null || !n ? null : round((stats.cpu * 1000) / (n + stats.late), 2);
+  return { seconds: round(stats.elapsed, 1), lateUncounted: stats.late, drainSeconds: round(stats.drain, 1), ops, total: { n, rps: round(n / stats.elapsed, 1), p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), cpuMsPerRequest }, errors, errorSamples: samples };
 };
 
 // -------------------------------------------------------------------------------------------- checks
@@ -547,14 +565,17 @@ const runConfig = async (config, index) => {
         log(`${name}: ${mix}, ${s} half ${h + 1}/4 (${HALF} s, ${opts.clients} clients)`);
         // LOAD_PROFILE=dir: every server writes a CPU profile of each measured half (where the time goes).
         if (process.env.LOAD_PROFILE) for (const sv of servers) sv.child.send({ type: 'profile-start' });
+        const cpuBefore = cpuSeconds(servers);
         await runHalf(ctx, sides[s], mix, HALF, stats[s], `${name}: ${mix}, ${s} half ${h + 1}/4`);
+        const cpuAfter = cpuSeconds(servers);
+        stats[s].cpu = cpuBefore === null || cpuAfter === null || stats[s].cpu === null ? null : stats[s].cpu + cpuAfter - cpuBefore;
         if (process.env.LOAD_PROFILE) for (const [i, sv] of servers.entries()) sv.child.send({ type: 'profile-stop', file: path.join(process.env.LOAD_PROFILE, `${config.db}-${config.processes}p-${mix}-${s}-${h + 1}-server${i + 1}.cpuprofile`) });
         loadLeft -= HALF;
       }
       if (aborted) return result;
       const vault = summarise(stats.vault, mix);
       const twin = summarise(stats.twin, mix);
-      const ratios = { rps: round(ratio(vault.total.rps, twin.total.rps)), p99: round(ratio(vault.total.p99, twin.total.p99)), ops: {} };
+      const ratios = { rps: round(ratio(vault.total.rps, twin.total.rps)), p99: round(ratio(vault.total.p99, twin.total.p99)), cpu: vault.total.cpuMsPerRequest && twin.total.cpuMsPerRequest ? round(ratio(vault.total.cpuMsPerRequest, twin.total.cpuMsPerRequest)) : null, ops: {} };
       for (const op of OPS[mix]) ratios.ops[op] = { rps: round(ratio(vault.ops[op].rps, twin.ops[op].rps)), p99: round(ratio(vault.ops[op].p99, twin.ops[op].p99)) };
       result.mixes[mix] = { vault, twin, ratios };
       printMix(name, mix, result.mixes[mix]);
@@ -827,6 +848,7 @@ const printMix = (name, mix, r) => {
   row('all', r.vault.total, r.twin.total, r.ratios);
   const e = (x) => `${x.errors.non2xx} non-2xx (${x.errors.status5xx} 5xx), ${x.errors.network} network errors`;
   out(`non-2xx   │ vault ${e(r.vault)} · twin ${e(r.twin)}`);
+  if (r.ratios.cpu !== null) out(`cpu       │ server CPU per request: vault ${f(r.vault.total.cpuMsPerRequest, 2)} ms · twin ${f(r.twin.total.cpuMsPerRequest, 2)} ms → v/t ${f(r.ratios.cpu, 2)}`);
   for (const side of ['vault', 'twin']) for (const s of r[side].errorSamples) out(`          │ ${side}: ${s}`);
 };
 

@@ -13,6 +13,7 @@ import {
 } from '../crypto';
 import { describeCaller, type Caller } from '../domain';
 import { getService, UIDS, stamps, tableOf } from '../utils/strapi';
+import { insertRows } from '../utils/sql';
 import type { ChainedFact } from './anomalies';
 import { currentCaller, requestFacts } from '../utils/caller';
 import { onceAcrossProcesses } from '../utils/jobs';
@@ -231,12 +232,12 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
       [col('details')]: input.details ? JSON.stringify(input.details) : null,
     };
     if (!strapi.db.inTransaction()) {
-      await strapi.db.connection(meta().tableName).insert(row);
+      await insertRows(strapi, meta().tableName, [row]);
       kick();
       return;
     }
-    await strapi.db.transaction(async ({ trx, onCommit }: any) => {
-      await trx(meta().tableName).insert(row);
+    await strapi.db.transaction(async ({ onCommit }: any) => {
+      await insertRows(strapi, meta().tableName, [row]);
       onCommit(kick);
     });
   };

@@ -9,6 +9,7 @@ import {
   type MasterKeyRing,
 } from '../crypto';
 import { UIDS, withKnex, stamps, tableOf } from '../utils/strapi';
+import { insertRows } from '../utils/sql';
 
 /** The data-key ref of the blind-index root of `version` (version 1 keeps the ref it always had). */
 export const indexRootRef = (version: number) => (version === 1 ? 'index-root' : `index-root:v${version}`);
@@ -94,7 +95,7 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
     const dk = newDataKey();
     const t = table();
     const row = { [t.col('ref')]: ref, [t.col('keyId')]: dk.id, [t.col('wrapped')]: wrapDataKey(getRing(), dk), [t.col('masterKeyId')]: getRing().active.id, ...stamps(strapi) };
-    const inserted: any[] = await withKnex(strapi, (knex) => knex(t.name).insert(row).onConflict(t.col('ref')).ignore().returning(t.col('keyId')));
+    const inserted = await insertRows(strapi, t.name, [row], { ignoreConflictOn: t.col('ref'), returning: t.col('keyId') });
     if (!inserted.length) {
       // Another writer created it first (unique ref): use theirs.
       const theirs = await select(ref);

@@ -13,7 +13,8 @@ import {
 } from '../crypto';
 import { validateValue, normalise, mask, SYSTEM_ACCESS as SYSTEM, type Access } from '../domain';
 import { IdVaultQueryError, IdVaultValidationError } from '../errors';
-import { getService, UIDS, withKnex, tableOf } from '../utils/strapi';
+import { getService, UIDS, withKnex, tableOf, stamps } from '../utils/strapi';
+import { insertRows, deleteRows } from '../utils/sql';
 import type { EncryptedAttribute } from './fields';
 import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
@@ -171,11 +172,20 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
      */
     async writeIndex(uid: string, docId: string, tokens: FieldTokens, newDocument = false): Promise<void> {
       if (!tokens.size) return;
-      const q = strapi.db.query(UIDS.blindIndex);
+      const t = table(UIDS.blindIndex);
       // A document whose data key was created by this very write has no index rows yet.
-      if (!newDocument) await q.deleteMany({ where: { subject: uid, docId, field: { $in: [...tokens.keys()] } } });
-      const rows = [...tokens].flatMap(([field, list]) => list.map(({ token, version }) => ({ subject: uid, field, token, docId, rootVersion: version })));
-      if (rows.length) await q.createMany({ data: rows });
+      if (!newDocument) await deleteRows(strapi, t.name, { [t.col('subject')]: uid, [t.col('docId')]: docId }, t.col('field'), [...tokens.keys()]);
+      const rows = [...tokens].flatMap(([field, list]) =>
+        list.map(({ token, version }) => ({
+          [t.col('subject')]: uid,
+          [t.col('field')]: field,
+          [t.col('token')]: token,
+          [t.col('docId')]: docId,
+          [t.col('rootVersion')]: version,
+          ...stamps(strapi),
+        }))
+      );
+      await insertRows(strapi, t.name, rows);
     },
 
     async dropIndex(uid: string, docIds: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Core } from '@strapi/strapi';
 import { UIDS, ENCRYPTED_FIELD, PLUGIN_ID, ACTIONS, ACTION_LIST, CONDITIONS, ARCHIVE_ADMIN_ROLE, FIELD_LABELS } from '../../../shared';
 import type { KeysService } from '../services/keys';
@@ -66,7 +66,20 @@ export const withKnex = <T>(strapi: Core.Strapi, fn: (knex: any) => Promise<T>):
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** Same shape as Strapi's own document ids (24 lower-case letters and digits, starting with a letter). */
-export const newDocumentId = () => ALPHABET[randomInt(26)] + Array.from({ length: 23 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+export const newDocumentId = (): string => {
+  // One draw of random bytes, not 24 calls of randomInt (index rows take one each); bytes past the largest
+  // multiple of the alphabet's size are skipped, so every character stays uniform.
+  let id = '';
+  while (id.length < 24) {
+    for (const b of randomBytes(32)) {
+      const size = id.length ? ALPHABET.length : 26;
+      if (b >= 256 - (256 % size)) continue;
+      id += ALPHABET[b % size];
+      if (id.length === 24) break;
+    }
+  }
+  return id;
+};
 
 /** Strapi's bookkeeping columns as db.query sets them (SQLite keeps epoch milliseconds). */
 export const stamps = (strapi: Core.Strapi) => {
