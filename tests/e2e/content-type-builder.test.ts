@@ -86,9 +86,22 @@ test('an Encrypted text field added in the Content-Type Builder stores ciphertex
   await dialog.getByRole('tab', { name: 'Custom' }).click();
   await dialog.getByRole('button', { name: /Encrypted text/ }).click();
   await dialog.locator('input[name=name]').fill('serialNo');
-  await dialog.getByRole('combobox', { name: 'Searchable' }).click();
-  await page.getByRole('option', { name: 'Exact match', exact: true }).click();
+  // Options that apply to one choice only show with it: Prefix length with "exact match and a prefix", Keep
+  // first/last N with the mask "keep first N / last N".
+  const shown = async (...names: string[]) => Promise.all(names.map((n) => dialog.locator(`input[name="options.${n}"]`).count()));
+  expect(await shown('prefixLength', 'keepFirst', 'keepLast')).toEqual([0, 0, 0]);
   await shot(page, 'ctb-encrypted-dialog');
+  const choose = async (select: string, option: string) => {
+    await dialog.getByRole('combobox', { name: select }).click();
+    await page.getByRole('option', { name: option, exact: true }).click();
+  };
+  await choose('Searchable', 'Exact match and a prefix of N characters');
+  await choose('Mask rule', 'Keep first N / last N');
+  expect(await shown('prefixLength', 'keepFirst', 'keepLast')).toEqual([1, 1, 1]);
+  await shot(page, 'ctb-encrypted-dialog-dependent-options');
+  await choose('Searchable', 'Exact match');
+  await choose('Mask rule', 'Hide all');
+  expect(await shown('prefixLength', 'keepFirst', 'keepLast')).toEqual([0, 0, 0]);
   await dialog.getByRole('button', { name: 'Finish' }).click();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await waitThroughRestart(page);

@@ -2,6 +2,7 @@ import { ClockCounterClockwise, Files, Key, Lock, WarningCircle } from '@strapi/
 import type { MessageDescriptor } from 'react-intl';
 import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
+import { DEPENDENT_NUMBER_INPUT, DependentNumberInput, type ShowWhen } from './components/DependentNumberInput';
 import { AUDIT_LOG_PATH } from './audit';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
@@ -11,6 +12,18 @@ import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
 /** One option of a select in the Encrypted text dialog; its message is named per select (`none` means three things). */
 const choice = (key: string, intlLabel: MessageDescriptor) => ({ key, value: key, metadatas: { intlLabel } });
+
+/** A number option shown only when another option of the dialog has one value (components/DependentNumberInput). */
+const dependentNumber = (name: string, intlLabel: MessageDescriptor, defaultValue: number, showWhen: ShowWhen, description?: MessageDescriptor) => ({
+  name,
+  type: DEPENDENT_NUMBER_INPUT,
+  intlLabel,
+  description,
+  defaultValue,
+  showWhen,
+});
+const WITH_PREFIX: ShowWhen = { name: 'options.searchable', value: 'exact-prefix', defaultValue: 'none' };
+const WITH_KEEP: ShowWhen = { name: 'options.mask', value: 'keep', defaultValue: 'full' };
 
 /** The customers list filtered to those missing documents. */
 const INCOMPLETE_CUSTOMERS = `/content-manager/collection-types/${UIDS.customer}?filters[$and][0][documentsComplete][$eq]=false`;
@@ -142,13 +155,7 @@ export default {
                 defaultValue: 'none',
                 options: [choice('none', t('encrypted.option.searchable.none', 'Not searchable')), choice('exact', t('encrypted.option.searchable.exact', 'Exact match')), choice('exact-prefix', t('encrypted.option.searchable.exact-prefix', 'Exact match and a prefix of N characters'))],
               },
-              {
-                name: 'options.prefixLength',
-                type: 'number',
-                intlLabel: t('encrypted.prefixLength', 'Prefix length (N)'),
-                description: t('encrypted.prefixLength.description', 'Only with "exact match and a prefix"'),
-                defaultValue: 4,
-              },
+              dependentNumber('options.prefixLength', t('encrypted.prefixLength', 'Prefix length (N)'), 4, WITH_PREFIX, t('encrypted.prefixLength.description', 'The first N characters get a keyed hash of their own, for prefix search')),
               {
                 name: 'options.normalise',
                 type: 'select',
@@ -177,8 +184,8 @@ export default {
                   choice('keep', t('encrypted.option.mask.keep', 'Keep first N / last N')),
                 ],
               },
-              { name: 'options.keepFirst', type: 'number', intlLabel: t('encrypted.keepFirst', 'Keep first N (with "Keep first N / last N")'), defaultValue: 2 },
-              { name: 'options.keepLast', type: 'number', intlLabel: t('encrypted.keepLast', 'Keep last N (with "Keep first N / last N")'), defaultValue: 2 },
+              dependentNumber('options.keepFirst', t('encrypted.keepFirst', 'Keep first N'), 2, WITH_KEEP),
+              dependentNumber('options.keepLast', t('encrypted.keepLast', 'Keep last N'), 2, WITH_KEEP),
               {
                 name: 'options.validate',
                 type: 'select',
@@ -219,6 +226,8 @@ export default {
   },
 
   bootstrap(app: any) {
+    // The Encrypted text dialog's options that apply only with one choice of another (prefix length, keep first/last N).
+    app.getPlugin('content-type-builder').apis.forms.components.add({ id: DEPENDENT_NUMBER_INPUT, component: DependentNumberInput });
     // The Documents and Who-has-seen panels of a customer and the Scans panel of an identity document (edit views).
     app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, CustomerErasePanel, IdentityDocumentScansPanel]);
     // Export in the list view's actions; it shows itself on customers only, to holders of an export right.
