@@ -155,7 +155,6 @@ export default {
                 defaultValue: 'none',
                 options: [choice('none', t('encrypted.option.searchable.none', 'Not searchable')), choice('exact', t('encrypted.option.searchable.exact', 'Exact match')), choice('exact-prefix', t('encrypted.option.searchable.exact-prefix', 'Exact match and a prefix of N characters'))],
               },
-              dependentNumber('options.prefixLength', t('encrypted.prefixLength', 'Prefix length (N)'), 4, WITH_PREFIX, t('encrypted.prefixLength.description', 'The first N characters get a keyed hash of their own, for prefix search')),
               {
                 name: 'options.normalise',
                 type: 'select',
@@ -163,6 +162,7 @@ export default {
                 defaultValue: 'none',
                 options: [choice('none', t('encrypted.option.normalise.none', 'None')), choice('digits', t('encrypted.option.normalise.digits', 'Digits only')), choice('lower', t('encrypted.option.normalise.lower', 'Lower case')), choice('trim', t('encrypted.option.normalise.trim', 'Trim spaces'))],
               },
+              dependentNumber('options.prefixLength', t('encrypted.prefixLength', 'Prefix length (N)'), 4, WITH_PREFIX, t('encrypted.prefixLength.description', 'The first N characters get a keyed hash of their own, for prefix search')),
             ],
           },
           {
@@ -184,8 +184,6 @@ export default {
                   choice('keep', t('encrypted.option.mask.keep', 'Keep first N / last N')),
                 ],
               },
-              dependentNumber('options.keepFirst', t('encrypted.keepFirst', 'Keep first N'), 2, WITH_KEEP),
-              dependentNumber('options.keepLast', t('encrypted.keepLast', 'Keep last N'), 2, WITH_KEEP),
               {
                 name: 'options.validate',
                 type: 'select',
@@ -199,6 +197,8 @@ export default {
                   choice('email', t('encrypted.option.validate.email', 'E-mail address')),
                 ],
               },
+              dependentNumber('options.keepFirst', t('encrypted.keepFirst', 'Keep first N'), 2, WITH_KEEP),
+              dependentNumber('options.keepLast', t('encrypted.keepLast', 'Keep last N'), 2, WITH_KEEP),
             ],
           },
         ],
