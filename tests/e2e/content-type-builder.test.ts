@@ -113,7 +113,8 @@ test('an Encrypted text field added in the Content-Type Builder stores ciphertex
   // The builder wrote the field into the copy's extension of the plugin's type (never into the repository).
   const written = JSON.parse(fs.readFileSync(path.join(server.dir, 'src', 'extensions', 'id-vault', 'content-types', 'identity-document', 'schema.json'), 'utf8'));
   expect(written.attributes.serialNo).toMatchObject({ type: 'customField', customField: 'plugin::id-vault.encrypted', options: { searchable: 'exact' } });
-  expect(fs.existsSync(path.join(ROOT, 'src', 'extensions'))).toBe(false);
+  const inRepo = path.join(ROOT, 'src', 'extensions', 'id-vault', 'content-types', 'identity-document', 'schema.json');
+  expect(fs.existsSync(inRepo) && fs.readFileSync(inRepo, 'utf8').includes('serialNo')).toBe(false);
 
   // 2. Content Manager → Identity document → Create new entry, with a value in the new field.
   await page.goto(`${server.base}/admin/content-manager/collection-types/${UID}/create`);
