@@ -62,6 +62,7 @@ const waitThroughRestart = async (page: Page) => {
   await shot(page, 'ctb-restarting');
   const gone = await overlay.waitFor({ state: 'hidden', timeout: 120_000 }).then(() => true, () => false);
   if (!gone) {
+    console.warn('content-type-builder e2e: the restart overlay outlasted 120 s; reloading once /_health answers');
     await server.waitUntilUp(120_000);
     await page.reload();
   }
@@ -143,3 +144,30 @@ test('an Encrypted text field added in the Content-Type Builder stores ciphertex
   await context.close();
   expect(failures).toEqual([]);
 }, 600_000);
+
+test('the Encrypted text dialog in 中文: its labels and options translated, dependent options shown with their choice', async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+  await context.addInitScript(() => window.localStorage.setItem('strapi-admin-language', 'zh-Hans'));
+  const page = await context.newPage();
+  page.on('response', (r) => {
+    if (r.status() >= 500) failures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
+  await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  await page.goto(`${server.base}/admin/plugins/content-type-builder/content-types/${UID}`);
+  await page.getByRole('button', { name: 'Edit serialNo' }).or(page.getByRole('button', { name: '编辑 serialNo' })).first().waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: /^(Skip|跳过)$/ }).click({ timeout: 10_000 }).catch(() => {});
+  await page.getByRole('button', { name: '新增字段', exact: true }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('tab', { name: '自定义' }).click();
+  await dialog.getByRole('button', { name: /加密文本/ }).click();
+  await dialog.getByRole('combobox', { name: '可搜索' }).waitFor({ timeout: 30_000 });
+  expect(await dialog.locator('input[name="options.prefixLength"]').count()).toBe(0);
+  await dialog.getByRole('combobox', { name: '可搜索' }).click();
+  await page.getByRole('option', { name: '精确匹配及 N 个字符的前缀', exact: true }).click();
+  await dialog.getByRole('combobox', { name: '脱敏规则' }).click();
+  await page.getByRole('option', { name: '保留前 N 位 / 后 N 位', exact: true }).click();
+  for (const label of ['前缀长度（N）', '保留前 N 位', '保留后 N 位']) await dialog.getByText(label, { exact: true }).waitFor({ timeout: 10_000 });
+  await shot(page, 'ctb-encrypted-dialog-zh-Hans');
+  await context.close();
+  expect(failures).toEqual([]);
+}, 300_000);

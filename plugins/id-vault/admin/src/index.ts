@@ -1,7 +1,8 @@
-import { ClockCounterClockwise, Files, Key, Lock, WarningCircle } from '@strapi/icons';
+import { ClockCounterClockwise, Files, Key, WarningCircle } from '@strapi/icons';
 import type { MessageDescriptor } from 'react-intl';
 import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
+import { EncryptedFieldIcon } from './components/EncryptedFieldIcon';
 import { DEPENDENT_NUMBER_INPUT, DependentNumberInput, type ShowWhen } from './components/DependentNumberInput';
 import { AUDIT_LOG_PATH } from './audit';
 import en from './translations/en.json';
@@ -136,7 +137,7 @@ export default {
       name: 'encrypted',
       pluginId: PLUGIN_ID,
       type: 'text',
-      icon: Lock,
+      icon: EncryptedFieldIcon,
       intlLabel: t('encrypted.label', 'Encrypted text'),
       intlDescription: t('encrypted.description', 'Encrypted at rest (AES-256-GCM), masked for those who may not see it'),
       components: {
