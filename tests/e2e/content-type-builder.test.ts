@@ -4,7 +4,8 @@
  * the app outside the repository, its own port, SQLite file and secrets). The field goes on *Identity document*
  * (the builder cannot save Customer or Org unit: README, Known limits); after Save the server restarts behind
  * Strapi's "Waiting for restart" overlay. Then an entry is created in the Content Manager: its row holds
- * ciphertext (read from the SQLite file itself), and the value reads back in the panel. No response is a 5xx.
+ * ciphertext (read from the SQLite file itself), and the value reads back in the panel. A second test opens the
+ * dialog in 中文. No response is a 5xx.
  * Screenshots: .tmp/e2e/content-type-builder/ (git-ignored). Needs `npm run build` first.
  */
 import fs from 'fs';
@@ -68,13 +69,20 @@ const waitThroughRestart = async (page: Page) => {
   }
 };
 
-test('an Encrypted text field added in the Content-Type Builder stores ciphertext and reads back in the panel', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US' });
+/** A signed-in page at 1440×900 in the given admin language; every 5xx it meets is a failure of the test. */
+const logIn = async (locale: 'en' | 'zh-Hans'): Promise<Page> => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: locale === 'en' ? 'en-US' : 'zh-CN' });
+  await context.addInitScript((l) => window.localStorage.setItem('strapi-admin-language', l), locale);
   const page = await context.newPage();
   page.on('response', (r) => {
     if (r.status() >= 500) failures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  return page;
+};
+
+test('an Encrypted text field added in the Content-Type Builder stores ciphertext and reads back in the panel', async () => {
+  const page = await logIn('en');
 
   // 1. Content-Type Builder → Identity document → Add another field → Custom → Encrypted text.
   await page.goto(`${server.base}/admin/plugins/content-type-builder/content-types/${UID}`);
@@ -141,18 +149,12 @@ test('an Encrypted text field added in the Content-Type Builder stores ciphertex
   while ((await input.inputValue()) !== SERIAL && Date.now() < deadline) await page.waitForTimeout(200);
   expect(await input.inputValue()).toBe(SERIAL);
   await shot(page, 'cm-read-back');
-  await context.close();
+  await page.context().close();
   expect(failures).toEqual([]);
 }, 600_000);
 
 test('the Encrypted text dialog in 中文: its labels and options translated, dependent options shown with their choice', async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
-  await context.addInitScript(() => window.localStorage.setItem('strapi-admin-language', 'zh-Hans'));
-  const page = await context.newPage();
-  page.on('response', (r) => {
-    if (r.status() >= 500) failures.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  await signIn(page, server.base, ADMIN.email, ADMIN.password);
+  const page = await logIn('zh-Hans');
   await page.goto(`${server.base}/admin/plugins/content-type-builder/content-types/${UID}`);
   await page.getByRole('button', { name: 'Edit serialNo' }).or(page.getByRole('button', { name: '编辑 serialNo' })).first().waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: /^(Skip|跳过)$/ }).click({ timeout: 10_000 }).catch(() => {});
@@ -168,6 +170,6 @@ test('the Encrypted text dialog in 中文: its labels and options translated, de
   await page.getByRole('option', { name: '保留前 N 位 / 后 N 位', exact: true }).click();
   for (const label of ['前缀长度（N）', '保留前 N 位', '保留后 N 位']) await dialog.getByText(label, { exact: true }).waitFor({ timeout: 10_000 });
   await shot(page, 'ctb-encrypted-dialog-zh-Hans');
-  await context.close();
+  await page.context().close();
   expect(failures).toEqual([]);
 }, 300_000);
