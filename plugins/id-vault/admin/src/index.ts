@@ -227,8 +227,9 @@ export default {
   },
 
   bootstrap(app: any) {
-    // The Encrypted text dialog's options that apply only with one choice of another (prefix length, keep first/last N).
-    app.getPlugin('content-type-builder').apis.forms.components.add({ id: DEPENDENT_NUMBER_INPUT, component: DependentNumberInput });
+    // The Encrypted text dialog's options that apply only with one choice of another (prefix length, keep first/last N);
+    // the builder is one of Strapi's core plugins, but a missing one must not break the rest of the panel.
+    app.getPlugin('content-type-builder')?.apis.forms.components.add({ id: DEPENDENT_NUMBER_INPUT, component: DependentNumberInput });
     // The Documents and Who-has-seen panels of a customer and the Scans panel of an identity document (edit views).
     app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, CustomerErasePanel, IdentityDocumentScansPanel]);
     // Export in the list view's actions; it shows itself on customers only, to holders of an export right.
