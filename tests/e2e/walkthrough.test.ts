@@ -110,46 +110,55 @@ describe.each<Locale>(['en', 'zh-Hans'])('in %s', (locale) => {
   }, 600_000);
 });
 
-test('request → unit head approves → archive admin approves → Reveal works (English)', async () => {
-  const target = (await customers()).find((c: any) => c.team.name === '销售一组 Sales group 1' && c.kind === 'personal' && !c.hidden);
+/** What the request flow clicks and reads, as each language shows it (translations/{en,zh-Hans}.json). */
+const LABELS: Record<Locale, Record<'requests' | 'customers' | 'reason' | 'submit' | 'pending' | 'approve' | 'head' | 'active' | 'reveal', string>> = {
+  en: { requests: 'Access requests', customers: 'Customers', reason: 'Reason', submit: 'Request access', pending: 'Pending', approve: 'Approve', head: 'Head: Lei Wang', active: 'Active', reveal: 'Reveal' },
+  'zh-Hans': { requests: '访问申请', customers: '客户', reason: '原因', submit: '提交申请', pending: '待审批', approve: '批准', head: '负责人：Lei Wang', active: '生效中', reveal: '查看明文' },
+};
+
+// A customer of its own per language: the English run's grant must not make the 中文 run's Reveal work.
+test.each<[Locale, number]>([['en', 0], ['zh-Hans', 1]])('request → unit head approves → archive admin approves → Reveal works (%s)', async (locale, nth) => {
+  const L = LABELS[locale];
+  const target = (await customers()).filter((c: any) => c.team.name === '销售一组 Sales group 1' && c.kind === 'personal' && !c.hidden)[nth];
   const requests = async (email: string) => {
-    const page = await logIn(email, 'en');
+    const page = await logIn(email, locale);
     await page.goto(`${base}/admin/plugins/id-vault/access-requests`);
-    await page.getByRole('heading', { name: 'Access requests' }).first().waitFor({ timeout: 60000 });
+    await page.getByRole('heading', { name: L.requests }).first().waitFor({ timeout: 60000 });
     return page;
   };
   const rep = await requests('rep@id-vault.local');
   // Typed as a person types (fill() sets the value without the key events the picker listens to).
-  await rep.getByRole('combobox', { name: 'Customers' }).click();
-  await rep.getByRole('combobox', { name: 'Customers' }).pressSequentially(target.name, { delay: 30 });
+  await rep.getByRole('combobox', { name: L.customers }).click();
+  await rep.getByRole('combobox', { name: L.customers }).pressSequentially(target.name, { delay: 30 });
   await rep.getByRole('option', { name: target.name }).waitFor({ timeout: 30000 });
-  await shot(rep, 'en-picker');
+  await shot(rep, `${locale}-picker`);
   await rep.getByRole('option', { name: target.name }).click();
-  await rep.getByLabel('Reason').fill('Customer called back about the contract');
-  await rep.getByRole('button', { name: 'Request access' }).click();
-  await rep.getByText('Pending').first().waitFor({ timeout: 30000 });
-  await shot(rep, 'en-request-sent');
-  await rep.context().close();
+  await rep.getByLabel(L.reason).fill('Customer called back about the contract');
+  await rep.getByRole('button', { name: L.submit }).click();
+  await rep.getByText(L.pending).first().waitFor({ timeout: 30000 });
+  await shot(rep, `${locale}-request-sent`);
+  // The Sales rep's session stays open for the Reveal below (admin logins are limited to 5 in 5 minutes per account).
 
-  for (const [email, state] of [['head@id-vault.local', 'Head: Lei Wang'], ['archive@id-vault.local', 'Active']]) {
+  for (const [email, state] of [['head@id-vault.local', L.head], ['archive@id-vault.local', L.active]]) {
     const page = await requests(email);
-    await page.getByRole('button', { name: 'Approve' }).first().click();
+    const approved = page.waitForResponse((r) => /\/id-vault\/grants\/[^/]+\/approve$/.test(r.url()) && r.request().method() === 'POST', { timeout: 30000 });
+    await page.getByRole('button', { name: L.approve }).first().click();
+    expect((await approved).status()).toBe(200);
     await page.getByText(state).first().waitFor({ timeout: 30000 });
-    await shot(page, `en-approved-${email.split('@')[0]}`);
+    await shot(page, `${locale}-approved-${email.split('@')[0]}`);
     await page.context().close();
   }
 
-  const again = await logIn('rep@id-vault.local', 'en');
-  const { idNumber, reveal } = await openEdit(again, target.documentId);
+  const { idNumber, reveal } = await openEdit(rep, target.documentId);
   expect(reveal).toBe(true);
-  await idNumber.locator('xpath=..').getByRole('button', { name: 'Reveal' }).click();
-  const dialog = again.getByRole('alertdialog');
+  await idNumber.locator('xpath=..').getByRole('button', { name: L.reveal }).click();
+  const dialog = rep.getByRole('alertdialog');
   await dialog.locator('textarea').fill('Customer called back about the contract');
-  await dialog.getByRole('button', { name: 'Reveal' }).click();
+  await dialog.getByRole('button', { name: L.reveal }).click();
   const deadline = Date.now() + 30000;
-  while ((await idNumber.inputValue()).includes('*') && Date.now() < deadline) await again.waitForTimeout(200);
+  while ((await idNumber.inputValue()).includes('*') && Date.now() < deadline) await rep.waitForTimeout(200);
   expect(await idNumber.inputValue()).toMatch(/^\d{17}[\dX]$/);
-  await shot(again, 'en-revealed');
-  await again.context().close();
+  await shot(rep, `${locale}-revealed`);
+  await rep.context().close();
   expect(failures).toEqual([]);
 }, 600_000);

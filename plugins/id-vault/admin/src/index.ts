@@ -1,7 +1,9 @@
-import { ClockCounterClockwise, Files, Key, Lock, WarningCircle } from '@strapi/icons';
+import { ClockCounterClockwise, Files, Key, WarningCircle } from '@strapi/icons';
 import type { MessageDescriptor } from 'react-intl';
 import { CustomerAuditPanel, CustomerDocumentsPanel, CustomerErasePanel, IdentityDocumentScansPanel } from './panels';
 import { ExportButton } from './components/ExportButton';
+import { EncryptedFieldIcon } from './components/EncryptedFieldIcon';
+import { DEPENDENT_NUMBER_INPUT, DependentNumberInput, type ShowWhen } from './components/DependentNumberInput';
 import { AUDIT_LOG_PATH } from './audit';
 import en from './translations/en.json';
 import zhHans from './translations/zh-Hans.json';
@@ -11,6 +13,18 @@ import { PERMISSIONS, PLUGIN_ID, t, UIDS } from './utils';
 
 /** One option of a select in the Encrypted text dialog; its message is named per select (`none` means three things). */
 const choice = (key: string, intlLabel: MessageDescriptor) => ({ key, value: key, metadatas: { intlLabel } });
+
+/** A number option shown only when another option of the dialog has one value (components/DependentNumberInput). */
+const dependentNumber = (name: string, intlLabel: MessageDescriptor, defaultValue: number, showWhen: ShowWhen, description?: MessageDescriptor) => ({
+  name,
+  type: DEPENDENT_NUMBER_INPUT,
+  intlLabel,
+  description,
+  defaultValue,
+  showWhen,
+});
+const WITH_PREFIX: ShowWhen = { name: 'options.searchable', value: 'exact-prefix', defaultValue: 'none' };
+const WITH_KEEP: ShowWhen = { name: 'options.mask', value: 'keep', defaultValue: 'full' };
 
 /** The customers list filtered to those missing documents. */
 const INCOMPLETE_CUSTOMERS = `/content-manager/collection-types/${UIDS.customer}?filters[$and][0][documentsComplete][$eq]=false`;
@@ -123,7 +137,7 @@ export default {
       name: 'encrypted',
       pluginId: PLUGIN_ID,
       type: 'text',
-      icon: Lock,
+      icon: EncryptedFieldIcon,
       intlLabel: t('encrypted.label', 'Encrypted text'),
       intlDescription: t('encrypted.description', 'Encrypted at rest (AES-256-GCM), masked for those who may not see it'),
       components: {
@@ -143,19 +157,13 @@ export default {
                 options: [choice('none', t('encrypted.option.searchable.none', 'Not searchable')), choice('exact', t('encrypted.option.searchable.exact', 'Exact match')), choice('exact-prefix', t('encrypted.option.searchable.exact-prefix', 'Exact match and a prefix of N characters'))],
               },
               {
-                name: 'options.prefixLength',
-                type: 'number',
-                intlLabel: t('encrypted.prefixLength', 'Prefix length (N)'),
-                description: t('encrypted.prefixLength.description', 'Only with "exact match and a prefix"'),
-                defaultValue: 4,
-              },
-              {
                 name: 'options.normalise',
                 type: 'select',
                 intlLabel: t('encrypted.normalise', 'Normalise before indexing'),
                 defaultValue: 'none',
                 options: [choice('none', t('encrypted.option.normalise.none', 'None')), choice('digits', t('encrypted.option.normalise.digits', 'Digits only')), choice('lower', t('encrypted.option.normalise.lower', 'Lower case')), choice('trim', t('encrypted.option.normalise.trim', 'Trim spaces'))],
               },
+              dependentNumber('options.prefixLength', t('encrypted.prefixLength', 'Prefix length (N)'), 4, WITH_PREFIX, t('encrypted.prefixLength.description', 'The first N characters get a keyed hash of their own, for prefix search')),
             ],
           },
           {
@@ -177,8 +185,6 @@ export default {
                   choice('keep', t('encrypted.option.mask.keep', 'Keep first N / last N')),
                 ],
               },
-              { name: 'options.keepFirst', type: 'number', intlLabel: t('encrypted.keepFirst', 'Keep first N (with "Keep first N / last N")'), defaultValue: 2 },
-              { name: 'options.keepLast', type: 'number', intlLabel: t('encrypted.keepLast', 'Keep last N (with "Keep first N / last N")'), defaultValue: 2 },
               {
                 name: 'options.validate',
                 type: 'select',
@@ -192,6 +198,8 @@ export default {
                   choice('email', t('encrypted.option.validate.email', 'E-mail address')),
                 ],
               },
+              dependentNumber('options.keepFirst', t('encrypted.keepFirst', 'Keep first N'), 2, WITH_KEEP),
+              dependentNumber('options.keepLast', t('encrypted.keepLast', 'Keep last N'), 2, WITH_KEEP),
             ],
           },
         ],
@@ -219,6 +227,9 @@ export default {
   },
 
   bootstrap(app: any) {
+    // The Encrypted text dialog's options that apply only with one choice of another (prefix length, keep first/last N);
+    // the builder is one of Strapi's core plugins, but a missing one must not break the rest of the panel.
+    app.getPlugin('content-type-builder')?.apis.forms.components.add({ id: DEPENDENT_NUMBER_INPUT, component: DependentNumberInput });
     // The Documents and Who-has-seen panels of a customer and the Scans panel of an identity document (edit views).
     app.getPlugin('content-manager').apis.addEditViewSidePanel([CustomerDocumentsPanel, CustomerAuditPanel, CustomerErasePanel, IdentityDocumentScansPanel]);
     // Export in the list view's actions; it shows itself on customers only, to holders of an export right.
