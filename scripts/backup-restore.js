@@ -7,8 +7,10 @@
  *  1. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
  *     written: a changed byte or a cut ends here with exit code 1.
  *  2. Refuses a database that is not empty (any table) unless --force.
- *  3. Starts the app on it (which creates the schema), then loads every table's rows in one transaction,
- *     lifecycles bypassed, and decrypts every encrypted value with the loaded keys before committing.
+ *  3. Starts the app on it (which creates the schema), then loads the database (SQLite: the page image, checked
+ *     in memory, then written with the backup API; PostgreSQL: every table with COPY in one transaction),
+ *     lifecycles bypassed, and decrypts a sample of every encrypted type and a data key of every master key
+ *     with the loaded keys before committing.
  *  4. Starts again: the start-up re-applies the erasure ledger (customers erased since the backup are erased
  *     again); then the audit chain is verified and a sample decrypted; backup.restored is recorded.
  * A run killed part-way leaves the database as it was before step 3's commit, or restored: run it again with --force.
@@ -148,7 +150,9 @@ const databaseHasTables = async () => {
       loadBar.update(done);
     });
     loadBar.stop();
-    console.log(`backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys.`);
+    console.log(
+      `backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys (a sample: up to 200 records of each encrypted type) and ${loaded.dataKeysChecked} data key(s) unwrapped (one under each master key the data keys need).`
+    );
   } catch (e) {
     loadBar.stop();
     throw e;
