@@ -165,7 +165,7 @@ const databaseHasTables = async () => {
   let code = 0;
   try {
     const check = await app.plugin('id-vault').service('backup').afterRestore(file, manifest, loaded);
-    console.log(`backup:restore: erasure ledger re-applied: ${check.ledgerReplayed} customer(s) erased again.`);
+    console.log(`backup:restore: erasure ledger re-applied: ${check.ledgerReplayed} customer(s) erased again, ${check.documentsReplayed} identity document(s) deleted again.`);
     if (check.audit.ok) console.log(`backup:restore: audit chain intact (${check.audit.count} events verified).`);
     else {
       code = 1;

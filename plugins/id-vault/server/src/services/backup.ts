@@ -74,6 +74,8 @@ export interface BackupListing extends BackupFileInfo {
 
 export interface RestoreCheck {
   ledgerReplayed: number;
+  /** Identity documents the ledger deleted again (retention deletions after the backup). */
+  documentsReplayed: number;
   audit: { ok: boolean; count: number; reason?: string };
   decryptChecked: number;
   decryptFailures: number;
@@ -843,6 +845,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       const sample = await decryptCheck(knexQuery(strapi.db.connection), [], 50);
       const check: RestoreCheck = {
         ledgerReplayed: getService(strapi, 'erasure').lastReplayed(),
+        documentsReplayed: getService(strapi, 'erasure').lastReplayedDocuments(),
         audit: { ok: verified.ok, count: verified.count, ...(verified.ok ? {} : { reason: String((verified as any).reason) }) },
         decryptChecked: sample.checked,
         decryptFailures: sample.failures,
