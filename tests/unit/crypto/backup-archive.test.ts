@@ -109,13 +109,13 @@ describe('backup archive', () => {
   });
 
   it('format 2: a page image, or COPY text per table, with their digests in the manifest', async () => {
-    const seal = async (fill: (w: ReturnType<typeof createBackupWriter>) => Promise<void>) => {
+    const seal = async (fill: (w: ReturnType<typeof createBackupWriter>) => Promise<void>, image?: { pageSize: number; sha256: string }) => {
       const w = createBackupWriter(backupKey(ring), { ...begin, format: BACKUP_FORMAT }, { needsMasterKeys: ['k1'] }, SEG);
       const out: Buffer[] = [];
       w.stream.on('data', (c: Buffer) => out.push(c));
       const ended = new Promise((r) => w.stream.on('end', r));
       await fill(w);
-      const manifest = await w.finish({ pageSize: 4096 });
+      const manifest = await w.finish({ image });
       await ended;
       return { bytes: Buffer.concat(out), manifest };
     };
@@ -124,8 +124,8 @@ describe('backup archive', () => {
       w.imageTable('people', ['id'], 3, 'ab'.repeat(32));
       await w.image(img.subarray(0, 6000));
       await w.image(img.subarray(6000));
-    });
-    expect(a.manifest.image).toMatchObject({ bytes: 10000, pageSize: 4096 });
+    }, { pageSize: 4096, sha256: 'cd'.repeat(32) });
+    expect(a.manifest.image).toEqual({ bytes: 10000, pageSize: 4096, sha256: 'cd'.repeat(32) });
     const got: Buffer[] = [];
     await expect(readBackup(Readable.from([a.bytes]), ring, (f) => void (f.type === 'image' && got.push(f.bytes)))).resolves.toEqual(a.manifest);
     expect(Buffer.concat(got).equals(img)).toBe(true);

@@ -23,8 +23,9 @@ import type { MasterKeyRing } from './keyring';
  * Nothing here knows Strapi or a database. The database is carried in one of three ways:
  * - format 1 (still read): per table, its columns, then its rows as JSON arrays of values in batches;
  * - format 2, SQLite: `image` frames, the database file's page image (as of one read transaction) in chunks;
- *   the manifest has its size and SHA-256, and per table the row count and a digest of its pages (the
- *   caller computes and checks those: only it can open the image);
+ *   the manifest has its size and, per table, the row count and the SHA-256 of its pages, and the SHA-256 of
+ *   the pages no table owns (indexes, the schema, free pages): every page is in exactly one digest. The
+ *   caller computes and checks those (only it can open the image); here the image is only counted;
  * - format 2, PostgreSQL: per table, its columns, then `copy` frames: the table's `COPY … TO STDOUT` text
  *   in chunks, its SHA-256 in the manifest.
  */
@@ -93,8 +94,8 @@ export interface BackupBegin {
 
 export interface BackupManifest extends BackupBegin {
   tables: Record<string, { columns: string[]; rows: number; sha256: string }>;
-  /** Format 2, SQLite: the database's page image (its size, SHA-256 and page size). */
-  image?: { bytes: number; sha256: string; pageSize: number };
+  /** Format 2, SQLite: the database's page image — its size, page size and the SHA-256 of the pages no table owns. */
+  image?: { bytes: number; pageSize: number; sha256: string };
   scans: { count: number; bytes: number; sha256: string; missing: number };
   /** Master key ids the backed-up data keys are wrapped under, with how many each wraps (a restore needs them all). */
   dataKeyMasterKeys?: Record<string, number>;
@@ -134,11 +135,11 @@ export const decodeValue = (v: unknown): unknown => {
   throw new IdVaultCryptoError('BAD_FORMAT', 'backup holds a value of an unknown kind');
 };
 
-const frame = (type: number, payload: Buffer): Buffer => {
+const frameHead = (type: number, length: number): Buffer => {
   const head = Buffer.alloc(5);
   head[0] = type;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
+  head.writeUInt32BE(length, 1);
+  return head;
 };
 const json = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
 const sha = () => createHash('sha256');
@@ -161,11 +162,12 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
   const scanDigest = sha();
   let current: { name: string; hash: ReturnType<typeof sha> } | null = null;
   let plainBytes = 0;
-  const image = { bytes: 0, hash: sha() };
+  let imageBytes = 0;
 
   const write = async (type: number, payload: Buffer) => {
     plainBytes += payload.length + 5;
-    if (!sealer.write(frame(type, payload))) await once(sealer, 'drain');
+    sealer.write(frameHead(type, payload.length));
+    if (!sealer.write(payload)) await once(sealer, 'drain');
   };
   const closeTable = () => {
     if (current) tables[current.name].sha256 = current.hash.digest('hex');
@@ -194,12 +196,11 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
       current.hash.update(bytes);
       for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.copy, bytes.subarray(at, at + BACKUP_CHUNK));
     },
-    /** Format 2, SQLite: the next bytes of the database's page image. */
+    /** Format 2, SQLite: the next bytes of the database's page image (its digests are the caller's: imageTable, finish). */
     async image(bytes: Buffer) {
       await started;
       closeTable();
-      image.hash.update(bytes);
-      image.bytes += bytes.length;
+      imageBytes += bytes.length;
       for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.image, bytes.subarray(at, at + BACKUP_CHUNK));
     },
     /** Format 2, SQLite: a table held in the image, with its row count and the digest of its pages. */
@@ -230,14 +231,16 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
     missingObject() {
       scans.missing += 1;
     },
-    async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> & { pageSize?: number } = {}): Promise<BackupManifest> {
+    /** `image`: the page size and the digest of the pages no table owns, when the archive holds an image. */
+    async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> & { image?: { pageSize: number; sha256: string } } = {}): Promise<BackupManifest> {
       await started;
       closeTable();
-      const { pageSize, ...rest } = extra;
+      const { image, ...rest } = extra;
+      if (!imageBytes !== !image) throw new Error('an image needs its page size and digest, and only an image');
       const manifest: BackupManifest = {
         ...begin,
         tables,
-        ...(image.bytes ? { image: { bytes: image.bytes, sha256: image.hash.digest('hex'), pageSize: pageSize ?? 0 } } : {}),
+        ...(image ? { image: { bytes: imageBytes, ...image } } : {}),
         scans: { ...scans, sha256: scanDigest.digest('hex') },
         ...rest,
       };
@@ -314,7 +317,7 @@ export const readBackup = async (
   let table: string | null = null;
   let object: { name: string; size: number; sha256: string } | null = null;
   const scans = { count: 0, bytes: 0, hash: sha() };
-  const image = { bytes: 0, hash: sha() };
+  let imageBytes = 0;
 
   const handle = async (type: number, payload: Buffer) => {
     if (manifest) throw bad('frames after the manifest');
@@ -343,8 +346,7 @@ export const readBackup = async (
       case FRAME.image: {
         if (begin!.format < 2) throw bad('an image in a format-1 archive');
         table = null;
-        image.hash.update(payload);
-        image.bytes += payload.length;
+        imageBytes += payload.length;
         return onFrame?.({ type: 'image', bytes: payload });
       }
       case FRAME.rows: {
@@ -414,15 +416,15 @@ export const readBackup = async (
   if (!m) throw bad('no manifest');
   const names = Object.keys(seen);
   // The tables of an image are inside it (the caller checks them); the others each have their frames.
-  if (!image.bytes && names.length !== Object.keys(m.tables ?? {}).length) throw bad('the manifest lists other tables than the archive holds');
-  if (image.bytes && names.length) throw bad('an archive holds both an image and tables');
+  if (!imageBytes && names.length !== Object.keys(m.tables ?? {}).length) throw bad('the manifest lists other tables than the archive holds');
+  if (imageBytes && names.length) throw bad('an archive holds both an image and tables');
   // Format 2: a table's rows are counted where they load (the COPY, the image), by the caller.
   for (const name of names) {
     const want = m.tables[name];
     if (!want || (m.format === 1 && want.rows !== seen[name].rows) || want.sha256 !== seen[name].hash.digest('hex')) throw bad(`table ${name} does not match the manifest`);
   }
-  if (image.bytes && (m.image?.bytes !== image.bytes || m.image.sha256 !== image.hash.digest('hex'))) throw bad('the database image does not match the manifest');
-  if (!image.bytes && m.image) throw bad('the manifest names a database image the archive does not hold');
+  // An image's digests are checked by the caller, which can open it.
+  if ((m.image?.bytes ?? 0) !== imageBytes) throw bad('the database image does not match the manifest');
   if (Object.keys(m.dataKeyMasterKeys ?? {}).some((k) => !clear!.header.needsMasterKeys.includes(k))) throw bad('the header does not name every master key its data keys need');
   if (m.scans?.count !== scans.count || m.scans.bytes !== scans.bytes || m.scans.sha256 !== scans.hash.digest('hex')) throw bad('the scan objects do not match the manifest');
   return m;

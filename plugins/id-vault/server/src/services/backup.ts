@@ -30,6 +30,8 @@ export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
 const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
 /** Records of each encrypted type a restore decrypts (picked at random), besides a data key of each master key. */
 export const DECRYPT_SAMPLE = 200;
+/** Scan objects a restore writes to the store at once. */
+const PUTS = 16;
 /** The archive is read in chunks this large. */
 const READ_CHUNK = 4 * 1024 * 1024;
 
@@ -109,25 +111,33 @@ interface Snapshot {
   /** The scan objects the snapshot's rows name. */
   objects: string[];
   /** Writes the database into the archive (format 2); `onRows` as tables are done. */
-  write(writer: Writer, onRows: (n: number) => void): Promise<{ pageSize?: number }>;
+  write(writer: Writer, onRows: (n: number) => void): Promise<{ image?: { pageSize: number; sha256: string } }>;
   close(): Promise<void>;
 }
 
 /**
- * SHA-256 of each table's pages in a SQLite page image (`db` is that image, or the snapshot it was taken
- * from: the same pages), from the dbstat table (which page belongs to which b-tree); the page of the
- * schema table and the tables' own, in page order.
+ * The digests of a SQLite page image (`db` is that image opened, or the snapshot it was serialized from: the
+ * same pages): the SHA-256 of each table's pages (which page belongs to which b-tree: SQLite's dbstat), and
+ * of the pages no table owns (indexes, the schema, free pages), each in page order — every page in exactly
+ * one digest, the image hashed once.
  */
-const tablePageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]): Map<string, string> => {
-  const want = new Set(tables);
-  const hashes = new Map<string, ReturnType<typeof createHash>>();
-  for (const [name, pageno] of db.prepare(`select name, pageno from dbstat order by name, pageno`).raw().iterate()) {
-    if (!want.has(name)) continue;
-    let h = hashes.get(name);
-    if (!h) hashes.set(name, (h = createHash('sha256')));
-    h.update(image.subarray((pageno - 1) * pageSize, pageno * pageSize));
+const imageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]): { tables: Map<string, string>; rest: string } => {
+  const index = new Map(tables.map((t, i) => [t, i + 1]));
+  const pages = Math.floor(image.length / pageSize);
+  const owner = new Int32Array(pages + 1);
+  for (const [name, pageno] of db.prepare(`select name, pageno from dbstat`).raw().iterate()) {
+    const i = index.get(name);
+    if (i && pageno <= pages) owner[pageno] = i;
   }
-  return new Map(tables.map((t) => [t, (hashes.get(t) ?? createHash('sha256')).digest('hex')]));
+  const hashes = [createHash('sha256'), ...tables.map(() => createHash('sha256'))];
+  // Runs of pages of one owner, hashed in one call each.
+  for (let p = 1; p <= pages; ) {
+    let q = p;
+    while (q < pages && owner[q + 1] === owner[p]) q += 1;
+    hashes[owner[p]].update(image.subarray((p - 1) * pageSize, q * pageSize));
+    p = q + 1;
+  }
+  return { tables: new Map(tables.map((t, i) => [t, hashes[i + 1].digest('hex')])), rest: hashes[0].digest('hex') };
 };
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -217,11 +227,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           image[18] = 1;
           image[19] = 1;
           const pageSize = Number(db.pragma('page_size', { simple: true }));
-          const digests = tablePageDigests(db, image, pageSize, tables);
-          for (const t of tables) writer.imageTable(t, db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name), counts.get(t)!, digests.get(t)!);
+          const digests = imageDigests(db, image, pageSize, tables);
+          for (const t of tables) writer.imageTable(t, db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name), counts.get(t)!, digests.tables.get(t)!);
           await writer.image(image);
           onRows([...counts.values()].reduce((a, b) => a + b, 0));
-          return { pageSize };
+          return { image: { pageSize, sha256: digests.rest } };
         },
         async close() {
           if (db.open) {
@@ -565,7 +575,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         const written = pipeline(writer.stream, tee, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
         written.catch(() => {}); // awaited below; a failure also ends the writes above
 
-        const { pageSize } = await snapshot.write(writer, (n) => opts.onProgress?.((done += n), total));
+        const { image } = await snapshot.write(writer, (n) => opts.onProgress?.((done += n), total));
         await snapshot.close();
         snapshot = null;
         // Scan objects never change once written (a new object gets a new name): those the snapshot's rows
@@ -581,7 +591,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           if (sealed) await writer.object(name, sealed);
           opts.onProgress?.(++done, total);
         }
-        const manifest = await writer.finish({ dataKeyMasterKeys: masters, pageSize });
+        const manifest = await writer.finish({ dataKeyMasterKeys: masters, image });
         await written;
         const handle = await fs.promises.open(temp, 'r');
         await handle.sync();
@@ -755,10 +765,28 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       const store = getService(strapi, 'scans').store();
       let done = 0;
       let scans = 0;
+      // Scan objects are written up to PUTS at a time (the store's writes wait on the disk or the network).
+      const writing = new Set<Promise<void>>();
+      let putFailed: unknown = null;
       const object = async (name: string, bytes: Buffer) => {
-        await store.put(name, bytes);
-        scans += 1;
-        onProgress?.(++done, total);
+        if (putFailed) throw putFailed;
+        const put: Promise<void> = store.put(name, bytes).then(
+          () => {
+            scans += 1;
+            onProgress?.(++done, total);
+          },
+          (e) => {
+            putFailed ??= e;
+          }
+        );
+        writing.add(put);
+        put.finally(() => writing.delete(put));
+        if (writing.size >= PUTS) await Promise.race(writing);
+      };
+      /** Every object written (also after a failure elsewhere: nothing is left running); the first failure, if any. */
+      const written = async () => {
+        await Promise.all(writing);
+        if (putFailed) throw putFailed;
       };
       const counted = (t: string, n: number) => {
         if (n !== manifest.tables[t].rows) throw new Error(`table ${t} holds ${n} rows after the load, the manifest says ${manifest.tables[t].rows}; nothing was restored`);
@@ -769,7 +797,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         await readBackup(read(file), ring(), async (f) => {
           if (f.type === 'image') image.push(f.bytes);
           else if (f.type === 'object') await object(f.name, f.bytes);
+        }).catch(async (e) => {
+          await Promise.all(writing);
+          throw e;
         });
+        await written();
         const Database = require('better-sqlite3');
         const bytes = Buffer.concat(image);
         image.length = 0;
@@ -777,10 +809,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         try {
           const tables = sqliteTables(db);
           if (tables.join('\u0000') !== Object.keys(manifest.tables).sort().join('\u0000')) throw new Error('the database image holds other tables than its manifest lists; nothing was restored');
-          const digests = tablePageDigests(db, bytes, manifest.image!.pageSize, tables);
+          const digests = imageDigests(db, bytes, manifest.image!.pageSize, tables);
+          if (digests.rest !== manifest.image!.sha256) throw new Error('the pages of the database image no table owns do not match the manifest; nothing was restored');
           for (const t of tables) {
             counted(t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get()));
-            if (digests.get(t) !== manifest.tables[t].sha256) throw new Error(`the pages of table ${t} do not match the manifest; nothing was restored`);
+            if (digests.tables.get(t) !== manifest.tables[t].sha256) throw new Error(`the pages of table ${t} do not match the manifest; nothing was restored`);
           }
           const check = await mustDecrypt(async (sql, params = []) => db.prepare(sql).all(...params), manifest);
           await db.backup(sqliteFile(), { progress: () => Number.MAX_SAFE_INTEGER });
@@ -793,8 +826,18 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
 
       const tables = [...live.keys()];
       return strapi.db.transaction(async ({ trx }: any) => {
+        // PostgreSQL: the tables' own triggers (the scope mirror's) are off during the load, inside its
+        // transaction: the rows come with the values those triggers kept, and every start-up reconciles the
+        // mirror anyway. Foreign keys are still checked.
+        let triggered: string[] = [];
         if (client() === 'postgres') {
           await trx.raw(`truncate ${tables.map(quote).join(', ')} restart identity cascade`);
+          triggered = (
+            await trx.raw(
+              `select distinct c.relname as t from pg_trigger g join pg_class c on c.oid = g.tgrelid join pg_namespace n on n.oid = c.relnamespace where not g.tgisinternal and n.nspname = current_schema()`
+            )
+          ).rows.map((r: any) => r.t);
+          for (const t of triggered) await trx.raw(`alter table ${quote(t)} disable trigger user`);
         } else {
           await trx.raw('pragma defer_foreign_keys = on');
           for (const t of tables) await trx.raw(`delete from ${quote(t)}`);
@@ -818,8 +861,13 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             await copy?.end();
             await object(f.name, f.bytes);
           }
+        }).catch(async (e) => {
+          await Promise.all(writing);
+          throw e;
         });
         await copy?.end();
+        await written();
+        for (const t of triggered) await trx.raw(`alter table ${quote(t)} enable trigger user`);
         if (client() === 'postgres') {
           for (const t of tables) {
             if (!live.get(t)!.has('id')) continue;
