@@ -110,8 +110,10 @@ const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       times.baseRestore.push(await seconds(baseRestore)());
       times.restore.push(
         await seconds(async () => {
-          manifest = await backup.verify(file);
-          await backup.load(file, manifest);
+          // As the restore command does: verify, keeping the frames in memory, then load them.
+          const kept = await backup.verifyKeeping(file);
+          manifest = kept.manifest;
+          await backup.load(file, manifest, undefined, kept.frames);
         })()
       );
     }

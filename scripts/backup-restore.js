@@ -121,9 +121,13 @@ const databaseHasTables = async () => {
   const verifyBar = bar('verify bytes');
   verifyBar.start(Math.max(size, 1), 0);
   let manifest;
+  let frames;
   let read = 0;
   try {
-    manifest = await c.readBackup(fs.createReadStream(file), ring, undefined, (n) => verifyBar.update((read += n)));
+    // What it read is kept in memory when it fits (ID_VAULT_RESTORE_MEMORY_MB, default 512): the load then
+    // uses exactly the bytes verified here, without reading the file again.
+    const { verifyKeeping } = require(path.join(PLUGIN_DIST, 'services', 'backup.js'));
+    ({ manifest, frames } = await verifyKeeping(file, ring, (n) => verifyBar.update((read += n))));
     verifyBar.stop();
   } catch (e) {
     verifyBar.stop();
@@ -145,10 +149,16 @@ const databaseHasTables = async () => {
   const loadBar = bar('load rows');
   try {
     loadBar.start(Math.max(rows + manifest.scans.count, 1), 0);
-    loaded = await app.plugin('id-vault').service('backup').load(file, manifest, (done, total) => {
-      loadBar.setTotal(Math.max(total, 1));
-      loadBar.update(done);
-    });
+    loaded = await app.plugin('id-vault').service('backup').load(
+      file,
+      manifest,
+      (done, total) => {
+        loadBar.setTotal(Math.max(total, 1));
+        loadBar.update(done);
+      },
+      frames
+    );
+    frames = null;
     loadBar.stop();
     console.log(
       `backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys (a sample: up to 200 records of each encrypted type) and ${loaded.dataKeysChecked} data key(s) unwrapped (one under each master key the data keys need).`

@@ -16,6 +16,7 @@ import {
   unwrapDataKey,
   BACKUP_CHUNK,
   BACKUP_FORMAT,
+  type BackupFrame,
   type BackupManifest,
 } from '../crypto';
 import { onceAcrossProcesses } from '../utils/jobs';
@@ -32,6 +33,8 @@ const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
 export const DECRYPT_SAMPLE = 200;
 /** Scan objects a restore writes to the store at once. */
 const PUTS = 16;
+/** How much of an archive a restore keeps in memory from its verification (ID_VAULT_RESTORE_MEMORY_MB). */
+const restoreMemory = () => (Math.max(0, Number(process.env.ID_VAULT_RESTORE_MEMORY_MB ?? 512)) || 0) * 1024 * 1024;
 /** The archive is read in chunks this large. */
 const READ_CHUNK = 4 * 1024 * 1024;
 
@@ -140,6 +143,23 @@ const imageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]
   return { tables: new Map(tables.map((t, i) => [t, hashes[i + 1].digest('hex')])), rest: hashes[0].digest('hex') };
 };
 
+/**
+ * Reads and authenticates a whole backup, keeping its frames (table, rows, copy, image, object) while their
+ * bytes stay within `keepBytes`; past that it keeps none (frames: null). Also used by the restore command
+ * before Strapi starts.
+ */
+export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory()) => {
+  let frames: BackupFrame[] | null = keepBytes > 0 ? [] : null;
+  let kept = 0;
+  const manifest = await readBackup(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), ring, (f) => {
+    if (!frames || f.type === 'begin' || f.type === 'manifest') return;
+    kept += f.type === 'rows' ? 64 * f.rows.length : f.type === 'table' ? 0 : f.bytes.length;
+    if (kept > keepBytes) frames = null;
+    else frames.push(f);
+  }, onBytes);
+  return { manifest, frames };
+};
+
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Tables in an order where every table comes after those its foreign keys point to (cycles: by name). */
@@ -156,6 +176,9 @@ const byDependencies = (tables: string[], parents: Map<string, Set<string>>): st
   }
   return out;
 };
+
+/** A table's rows did not load: the table and the error's code, never the statement or the database's message (either may quote a value). */
+const loadFailed = (table: string, e: any) => new Error(`the rows of table ${table} did not load (${String(e?.code ?? e?.name ?? 'error').slice(0, 40)})`);
 
 /** Error text for the audit trail and the log: the kind of error, never a value a database error may quote. */
 const safeError = (e: any): string => String(e?.code ?? e?.name ?? 'Error').slice(0, 80);
@@ -453,8 +476,8 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   /**
-   * Inserts rows into a table within the load's transaction: one prepared statement on SQLite, batches on
-   * PostgreSQL. A failure names the table and the error's code, never the statement (knex quotes its values).
+   * Inserts a format-1 archive's rows into a table within the load's transaction: one prepared statement on
+   * SQLite, batches on PostgreSQL.
    */
   const inserter = async (trx: any) => {
     const insert = await rawInserter(trx);
@@ -462,7 +485,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       try {
         await insert(table, columns, rows);
       } catch (e: any) {
-        throw new Error(`the rows of table ${table} did not load (${String(e?.code ?? e?.name ?? 'error').slice(0, 40)})`);
+        throw loadFailed(table, e);
       }
     };
   };
@@ -496,16 +519,17 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
 
   /** The archive as a stream of big chunks. */
   const read = (file: string) => fs.createReadStream(file, { highWaterMark: READ_CHUNK });
+  /** The archive's frames: those verifyKeeping() kept, or the file read (and authenticated) again. */
+  const eachFrame = async (file: string, frames: BackupFrame[] | null, onFrame: (f: BackupFrame) => Promise<void>) => {
+    if (!frames) return readBackup(read(file), ring(), onFrame);
+    for (const f of frames) await onFrame(f);
+  };
 
-  /**
-   * `COPY … FROM STDIN` into one table after another, on the load transaction's PostgreSQL connection. A
-   * failure names the table and the error's code, never a value (PostgreSQL's messages may quote one).
-   */
+  /** `COPY … FROM STDIN` into one table after another, on the load transaction's PostgreSQL connection. */
   const copier = async (trx: any) => {
     const { from } = require('pg-copy-streams');
     const conn = await trx.client.acquireConnection();
     let current: { table: string; stream: Writable; done: Promise<void> } | null = null;
-    const failed = (table: string, e: any) => new Error(`the rows of table ${table} did not load (${String(e?.code ?? e?.name ?? 'error').slice(0, 40)})`);
     return {
       start(table: string, columns: string[]) {
         const stream: Writable = conn.query(from(`copy ${quote(table)} (${columns.map(quote).join(', ')}) from stdin`));
@@ -518,7 +542,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         try {
           if (!c.stream.write(bytes)) await Promise.race([once(c.stream, 'drain'), c.done]);
         } catch (e) {
-          throw failed(c.table, e);
+          throw loadFailed(c.table, e);
         }
       },
       async end() {
@@ -527,7 +551,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         current = null;
         c.stream.end();
         await c.done.catch((e) => {
-          throw failed(c.table, e);
+          throw loadFailed(c.table, e);
         });
       },
     };
@@ -736,8 +760,18 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
-     * Restore, the loading part, on the database this process started on (its schema just created). The
-     * archive is read (and authenticated) again as it loads: a file changed since it was verified fails.
+     * verify(), keeping the archive's frames in memory when they fit in `keepBytes` (ID_VAULT_RESTORE_MEMORY_MB,
+     * default 512 MiB): load() then takes them instead of reading (and decrypting) the file a second time.
+     * `frames` is null when the archive is larger; nothing is handed out before the whole file verified.
+     */
+    async verifyKeeping(file: string, onBytes?: (n: number) => void, keepBytes = restoreMemory()): Promise<{ manifest: BackupManifest; frames: BackupFrame[] | null }> {
+      return verifyKeeping(file, ring(), onBytes, keepBytes);
+    },
+
+    /**
+     * Restore, the loading part, on the database this process started on (its schema just created), from the
+     * `frames` verifyKeeping() kept, or else the archive read (and authenticated) again as it loads (a file
+     * changed since it was verified fails).
      * - format 2, SQLite: the page image is gathered in memory and opened there; its tables, row counts and
      *   page digests are checked against the manifest and the decrypt check runs on it; only then is it
      *   written over the database with SQLite's backup API (one write transaction: all of it or nothing);
@@ -747,7 +781,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
      * - format 1: the same transaction, rows inserted (a prepared statement per table on SQLite).
      * Lifecycles are bypassed (ciphertext moves as stored); the scan objects are written to the store as they come.
      */
-    async load(file: string, manifest: BackupManifest, onProgress?: Progress): Promise<Loaded> {
+    async load(file: string, manifest: BackupManifest, onProgress?: Progress, frames: BackupFrame[] | null = null): Promise<Loaded> {
       if (manifest.client !== client()) throw new Error(`this backup is of a ${manifest.client} database; it restores into ${manifest.client} only (this one is ${client()})`);
       const live = await liveSchema(strapi.db.connection);
       for (const [name, t] of Object.entries(manifest.tables)) {
@@ -794,7 +828,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
 
       if (manifest.format >= 2 && client() === 'sqlite') {
         const image: Buffer[] = [];
-        await readBackup(read(file), ring(), async (f) => {
+        await eachFrame(file, frames, async (f) => {
           if (f.type === 'image') image.push(f.bytes);
           else if (f.type === 'object') await object(f.name, f.bytes);
         }).catch(async (e) => {
@@ -845,7 +879,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         const insert = manifest.format === 1 ? await inserter(trx) : null;
         const copy = manifest.format >= 2 ? await copier(trx) : null;
         let table: { name: string; columns: string[] } | null = null;
-        await readBackup(read(file), ring(), async (f) => {
+        await eachFrame(file, frames, async (f) => {
           if (f.type === 'table') {
             await copy?.end();
             table = { name: f.name, columns: f.columns };
