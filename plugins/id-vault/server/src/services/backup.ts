@@ -151,12 +151,26 @@ const imageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]
 export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory()) => {
   let frames: BackupFrame[] | null = keepBytes > 0 ? [] : null;
   let kept = 0;
-  const manifest = await readBackup(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), ring, (f) => {
-    if (!frames || f.type === 'begin' || f.type === 'manifest') return;
-    kept += f.type === 'rows' ? 64 * f.rows.length : f.type === 'table' ? 0 : f.bytes.length;
-    if (kept > keepBytes) frames = null;
-    else frames.push(f);
-  }, onBytes);
+  // A SQLite image is gathered into one buffer (it is smaller than the file): one allocation, not one a frame.
+  let image: { bytes: Buffer; at: number } | null = null;
+  const manifest = await readBackup(
+    fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
+    ring,
+    (f) => {
+      if (!frames || f.type === 'begin' || f.type === 'manifest') return;
+      kept += f.type === 'rows' ? 64 * f.rows.length : f.type === 'table' ? 0 : f.bytes.length;
+      if (kept > keepBytes) {
+        frames = null;
+        image = null;
+      } else if (f.type === 'image') {
+        if (!image) frames.push({ type: 'image', bytes: (image = { bytes: Buffer.allocUnsafe(fs.statSync(file).size), at: 0 }).bytes });
+        image.at += f.bytes.copy(image.bytes, image.at);
+      } else frames.push(f);
+    },
+    onBytes
+  );
+  // The image frame, cut to the image's length.
+  if (frames && image) frames = frames.map((f) => (f.type === 'image' ? { type: 'image', bytes: image!.bytes.subarray(0, image!.at) } : f));
   return { manifest, frames };
 };
 
@@ -827,18 +841,21 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       };
 
       if (manifest.format >= 2 && client() === 'sqlite') {
-        const image: Buffer[] = [];
+        // The image in one buffer of the manifest's size: the one verifyKeeping() gathered, or gathered here.
+        const size = manifest.image?.bytes ?? 0;
+        const whole = frames?.find((f): f is Extract<BackupFrame, { type: 'image' }> => f.type === 'image' && f.bytes.length === size);
+        const bytes = whole ? whole.bytes : Buffer.allocUnsafe(size);
+        let at = 0;
         await eachFrame(file, frames, async (f) => {
-          if (f.type === 'image') image.push(f.bytes);
+          if (f.type === 'image') at += f.bytes === bytes ? size : f.bytes.copy(bytes, at);
           else if (f.type === 'object') await object(f.name, f.bytes);
         }).catch(async (e) => {
           await Promise.all(writing);
           throw e;
         });
         await written();
+        if (at !== bytes.length) throw new Error('the database image is not of the manifest size; nothing was restored');
         const Database = require('better-sqlite3');
-        const bytes = Buffer.concat(image);
-        image.length = 0;
         const db = new Database(bytes);
         try {
           const tables = sqliteTables(db);
