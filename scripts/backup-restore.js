@@ -7,8 +7,10 @@
  *  1. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
  *     written: a changed byte or a cut ends here with exit code 1.
  *  2. Refuses a database that is not empty (any table) unless --force.
- *  3. Starts the app on it (which creates the schema), then loads every table's rows in one transaction,
- *     lifecycles bypassed, and decrypts every encrypted value with the loaded keys before committing.
+ *  3. Starts the app on it (which creates the schema), then loads the database (SQLite: the page image, checked
+ *     in memory, then written with the backup API; PostgreSQL: every table with COPY in one transaction),
+ *     lifecycles bypassed, and decrypts a sample of every encrypted type and a data key of every master key
+ *     with the loaded keys before committing.
  *  4. Starts again: the start-up re-applies the erasure ledger (customers erased since the backup are erased
  *     again); then the audit chain is verified and a sample decrypted; backup.restored is recorded.
  * A run killed part-way leaves the database as it was before step 3's commit, or restored: run it again with --force.
@@ -119,9 +121,13 @@ const databaseHasTables = async () => {
   const verifyBar = bar('verify bytes');
   verifyBar.start(Math.max(size, 1), 0);
   let manifest;
+  let frames;
   let read = 0;
   try {
-    manifest = await c.readBackup(fs.createReadStream(file), ring, undefined, (n) => verifyBar.update((read += n)));
+    // What it read is kept in memory when it fits (ID_VAULT_RESTORE_MEMORY_MB, default 512): the load then
+    // uses exactly the bytes verified here, without reading the file again.
+    const { verifyKeeping } = require(path.join(PLUGIN_DIST, 'services', 'backup.js'));
+    ({ manifest, frames } = await verifyKeeping(file, ring, (n) => verifyBar.update((read += n))));
     verifyBar.stop();
   } catch (e) {
     verifyBar.stop();
@@ -143,12 +149,20 @@ const databaseHasTables = async () => {
   const loadBar = bar('load rows');
   try {
     loadBar.start(Math.max(rows + manifest.scans.count, 1), 0);
-    loaded = await app.plugin('id-vault').service('backup').load(file, manifest, (done, total) => {
-      loadBar.setTotal(Math.max(total, 1));
-      loadBar.update(done);
-    });
+    loaded = await app.plugin('id-vault').service('backup').load(
+      file,
+      manifest,
+      (done, total) => {
+        loadBar.setTotal(Math.max(total, 1));
+        loadBar.update(done);
+      },
+      frames
+    );
+    frames = null;
     loadBar.stop();
-    console.log(`backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys.`);
+    console.log(
+      `backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys (a sample: up to 200 records of each encrypted type) and ${loaded.dataKeysChecked} data key(s) unwrapped (one under each master key the data keys need).`
+    );
   } catch (e) {
     loadBar.stop();
     throw e;
@@ -161,7 +175,7 @@ const databaseHasTables = async () => {
   let code = 0;
   try {
     const check = await app.plugin('id-vault').service('backup').afterRestore(file, manifest, loaded);
-    console.log(`backup:restore: erasure ledger re-applied: ${check.ledgerReplayed} customer(s) erased again.`);
+    console.log(`backup:restore: erasure ledger re-applied: ${check.ledgerReplayed} customer(s) erased again, ${check.documentsReplayed} identity document(s) deleted again.`);
     if (check.audit.ok) console.log(`backup:restore: audit chain intact (${check.audit.count} events verified).`);
     else {
       code = 1;

@@ -5,7 +5,8 @@
  * during the window writers index under both roots and exact search matches either. Then the new root becomes
  * current, the old root's rows are deleted and the old root key is destroyed. Resumable: stop it (even with
  * kill -9) and run it again; it goes on from its checkpoint. Progress bar with ETA (printed line by line when
- * not on a terminal).
+ * not on a terminal). One run at a time: a second one, while another runs (any process, any machine on
+ * PostgreSQL), says so and exits 1.
  */
 const cliProgress = require('cli-progress');
 const { loadStrapi } = require('./lib');
@@ -44,6 +45,8 @@ const { loadStrapi } = require('./lib');
   }
   process.exit(process.exitCode ?? 0);
 })().catch((e) => {
-  console.error(`keys:rotate-index failed (run it again to go on): ${e.message}`);
+  // JobRunningError: another run holds the lock; nothing was done.
+  if (e && e.job) console.error(`keys:rotate-index: ${e.message}; nothing was done.`);
+  else console.error(`keys:rotate-index failed (run it again to go on): ${e.message}`);
   process.exit(1);
 });

@@ -140,3 +140,24 @@ test('rotate-index re-indexes under a new root while search keeps working, survi
   const raw = JSON.stringify(events);
   for (const p of people.slice(0, 10)) expect(raw).not.toContain(p.idNumber);
 });
+
+test('two rotate-index runs at once: the second says one is running and exits 1, the first finishes', async () => {
+  const first = spawn(process.execPath, [path.join(ROOT, 'scripts', 'keys-rotate-index.js')], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  first.stdout.on('data', (c) => (output += c));
+  first.stderr.on('data', (c) => (output += c));
+  const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+  // The first run holds the lock from before it writes the new state until it is done (the window alone is 7 s).
+  for (let i = 0; i < 4000 && (await state())?.next !== 3; i += 1) await sleep(5);
+  expect(await state()).toMatchObject({ version: 2, next: 3, phase: 'reindex' });
+  const second = await runScript('keys-rotate-index.js');
+  expect(second.status).toBe(1);
+  expect(second.stderr).toMatch(/keys:rotate-index: another keys:rotate-index is running \(.+\); wait for it to finish; nothing was done\./);
+  expect(await exited).toBe(0);
+  expect(output).toMatch(/root version 2 retired/);
+  expect(await state()).toEqual({ version: 3, next: null });
+  await app.strapi.plugin('id-vault').service('audit').flush();
+  const events = await app.knex('idv_audit_events').whereIn('action', ['keys.rotate-index.started', 'keys.rotate-index']).orderBy('id');
+  // The first test's three, then this run's two: the refused run recorded nothing.
+  expect(events.map((e: any) => `${e.action}:${e.outcome}`).slice(3)).toEqual(['keys.rotate-index.started:success', 'keys.rotate-index:success']);
+});

@@ -194,6 +194,35 @@ test('approving an expired document deletes it with its scans and key; the custo
   expect(fs.existsSync(scanFile)).toBe(false);
   expect(await app.knex('idv_identity_documents').whereIn('document_id', [ids.recent, ids.valid])).toHaveLength(2);
   expect((await app.knex('idv_customers').where({ document_id: ids.fresh }).first()).name).toBe('Still Here');
+  // The deletion is in the erasure ledger (ids only), so a restore of an older backup does not bring it back.
+  const lines = fs.readFileSync(path.join(ledgerDir, fs.readdirSync(ledgerDir)[0]), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.filter((l) => l.documentId === ids.expired)).toEqual([expect.objectContaining({ refs: [`${UIDS.identityDocument}#${ids.expired}`] })]);
+});
+
+test('a restore of the tables from before that approval: the start-up ledger replay deletes the document again', async () => {
+  const tables = ['idv_identity_documents', 'idv_identity_documents_customer_lnk', 'idv_data_keys', 'idv_blind_indexes', 'idv_scans'];
+  const kept = Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await app.knex(t).select('*')] as const)));
+  // What an older backup holds: the document, its link, its key and index rows, as before the approval.
+  const doc = await systemDocs(app, UIDS.identityDocument).create({ data: { type: 'passport', documentNumber: 'E18990001', customer: ids.fresh, expiresAt: daysAgo(400) } });
+  const before = Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await app.knex(t).select('*')] as const)));
+  expect(await app.strapi.plugin('id-vault').service('erasure').deleteDocument(doc.documentId)).toMatchObject({ documents: 1, dataKeys: 1 });
+  for (const t of [...tables].reverse()) await app.knex(t).del();
+  for (const t of tables) if (before[t].length) await app.knex.batchInsert(t, before[t], 100);
+  expect(await app.knex('idv_identity_documents').where({ document_id: doc.documentId })).toHaveLength(1);
+
+  // What every start-up runs before serving.
+  await app.strapi.plugin('id-vault').service('erasure').applyLedger();
+  expect(app.strapi.plugin('id-vault').service('erasure').lastReplayedDocuments()).toBe(1);
+  expect(await app.knex('idv_identity_documents').where({ document_id: doc.documentId })).toEqual([]);
+  expect(await app.knex('idv_data_keys').where({ ref: `${UIDS.identityDocument}#${doc.documentId}` })).toEqual([]);
+  expect(await app.knex('idv_blind_indexes').where({ doc_id: doc.documentId })).toEqual([]);
+  for (const t of tables) expect((await app.knex(t).select('*')).length).toBe(kept[t].length);
+  await app.strapi.plugin('id-vault').service('audit').flush();
+  const replayed = await app.knex('idv_audit_events').where({ action: 'identity-document.delete.replayed' });
+  expect(replayed).toEqual([expect.objectContaining({ outcome: 'success', subject_id: doc.documentId, actor_type: 'system' })]);
+  // Applied once: a second replay finds nothing left to delete.
+  await app.strapi.plugin('id-vault').service('erasure').applyLedger();
+  expect(app.strapi.plugin('id-vault').service('erasure').lastReplayedDocuments()).toBe(0);
 });
 
 test('dismissal keeps the record; it is listed again only once it changed and is due again', async () => {

@@ -17,10 +17,10 @@ const entry = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 const k1 = entry('k1');
 const k2 = entry('k2');
 const ring = parseMasterKeys(`${k1},${k2}`);
-const begin = { format: BACKUP_FORMAT, createdAt: '2026-12-02T02:00:00.000Z', client: 'sqlite', strapiVersion: '5.54.0', pluginVersion: '0.1.0', masterKeyId: 'k1' };
+const begin = { format: 1, createdAt: '2026-12-02T02:00:00.000Z', client: 'sqlite', strapiVersion: '5.54.0', pluginVersion: '0.1.0', masterKeyId: 'k1' };
 const SEG = 1024;
 
-/** A small archive: two tables, one scan object; sealed with 1 KiB segments so that it spans many. */
+/** A small format-1 archive (the format restore still reads): two tables, one scan object; sealed with 1 KiB segments so that it spans many. */
 const archive = async (masterKeyId = 'k1') => {
   const w = createBackupWriter(backupKey(ring, masterKeyId), { ...begin, masterKeyId }, { needsMasterKeys: ['k1', 'k2'] }, SEG);
   const out: Buffer[] = [];
@@ -106,6 +106,39 @@ describe('backup archive', () => {
     await code(readBackup(Readable.from([bad]), ring, (f) => void seen.push(f.type)));
     // Earlier segments' frames may have been handed over; the manifest (in the last segment) never is.
     expect(seen).not.toContain('manifest');
+  });
+
+  it('format 2: a page image, or COPY text per table, with their digests in the manifest', async () => {
+    const seal = async (fill: (w: ReturnType<typeof createBackupWriter>) => Promise<void>, image?: { pageSize: number; sha256: string }) => {
+      const w = createBackupWriter(backupKey(ring), { ...begin, format: BACKUP_FORMAT }, { needsMasterKeys: ['k1'] }, SEG);
+      const out: Buffer[] = [];
+      w.stream.on('data', (c: Buffer) => out.push(c));
+      const ended = new Promise((r) => w.stream.on('end', r));
+      await fill(w);
+      const manifest = await w.finish({ image });
+      await ended;
+      return { bytes: Buffer.concat(out), manifest };
+    };
+    const img = randomBytes(10000);
+    const a = await seal(async (w) => {
+      w.imageTable('people', ['id'], 3, 'ab'.repeat(32));
+      await w.image(img.subarray(0, 6000));
+      await w.image(img.subarray(6000));
+    }, { pageSize: 4096, sha256: 'cd'.repeat(32) });
+    expect(a.manifest.image).toEqual({ bytes: 10000, pageSize: 4096, sha256: 'cd'.repeat(32) });
+    const got: Buffer[] = [];
+    await expect(readBackup(Readable.from([a.bytes]), ring, (f) => void (f.type === 'image' && got.push(f.bytes)))).resolves.toEqual(a.manifest);
+    expect(Buffer.concat(got).equals(img)).toBe(true);
+
+    const b = await seal(async (w) => {
+      await w.table('people', ['id', 'name'], 2);
+      await w.copy(Buffer.from('1\tAnn\n2\t\\N\n'));
+      await w.table('empty', ['id'], 0);
+    });
+    const frames: BackupFrame[] = [];
+    await expect(readBackup(Readable.from([b.bytes]), ring, (f) => void frames.push(f))).resolves.toEqual(b.manifest);
+    expect(frames.filter((f) => f.type === 'copy').map((f: any) => [f.table, f.bytes.toString()])).toEqual([['people', '1\tAnn\n2\t\\N\n']]);
+    expect(b.manifest.tables).toMatchObject({ people: { rows: 2, columns: ['id', 'name'] }, empty: { rows: 0 } });
   });
 
   it('encodes values JSON would lose', () => {

@@ -19,6 +19,21 @@ describe('one line', () => {
   });
 });
 
+describe('an identity document deleted for good (retention)', () => {
+  test('its documentId is part of the line and of its MAC; a customer line carries none', () => {
+    const ring = parseMasterKeys(OLD);
+    const doc = { customerDocumentId: 'c1'.padEnd(24, '0'), documentId: 'd1'.padEnd(24, '0'), erasedAt: '2026-12-03T10:00:00.000Z', refs: ['plugin::id-vault.identity-document#d1'] };
+    const line = ledgerLine(ring, doc);
+    expect(readLedgerLine(ring, line)).toEqual({ entry: expect.objectContaining({ ...doc, keyId: 'old' }) });
+    expect(readLedgerLine(ring, line.replace('"documentId":"d1', '"documentId":"d2'))).toEqual({ problem: 'mac-mismatch' });
+    expect(readLedgerLine(ring, line.replace(/,"documentId":"[^"]*"/, ''))).toEqual({ problem: 'mac-mismatch' });
+    expect(JSON.parse(ledgerLine(ring, entry(1)))).not.toHaveProperty('documentId');
+    // Re-signed after a rotation, it stays a document entry.
+    const both = parseMasterKeys(`${NEW},${OLD}`);
+    expect(entriesToResign(both, [(readLedgerLine(ring, line) as any).entry])).toEqual([expect.objectContaining({ documentId: doc.documentId })]);
+  });
+});
+
 describe('a whole ledger across a rotation', () => {
   const before = [ledgerLine(parseMasterKeys(OLD), entry(1)), ledgerLine(parseMasterKeys(OLD), entry(2))];
 

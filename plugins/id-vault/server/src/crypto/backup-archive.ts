@@ -9,8 +9,7 @@ import type { DataKey } from './aead';
 import type { MasterKeyRing } from './keyring';
 
 /**
- * The backup archive: one stream of frames — a begin frame, every table (its columns, then its rows in
- * batches), every scan object (already ciphertext: sealed under its document's data key), and last a
+ * The backup archive: one stream of frames — a begin frame, the database, every scan object (already ciphertext: sealed under its document's data key), and last a
  * manifest with row counts, digests and the object count — sealed whole with the segmented AES-256-GCM of
  * segments.ts (the STREAM construction: a flipped byte, a reordering or a truncation fails) under a backup
  * key derived from a master key. A clear header before the sealed stream names the master keys a restore
@@ -21,9 +20,18 @@ import type { MasterKeyRing } from './keyring';
  * File: "IDVB" ‖ version (1) ‖ length (2, big-endian) ‖ clear header (JSON) ‖ the segments stream.
  *
  * Frame: type (1 byte) ‖ length (4 bytes, big-endian) ‖ payload. JSON payloads but the object bytes.
- * Nothing here knows Strapi or a database: rows are arrays of values in the order of the table's columns.
+ * Nothing here knows Strapi or a database. The database is carried in one of three ways:
+ * - format 1 (still read): per table, its columns, then its rows as JSON arrays of values in batches;
+ * - format 2, SQLite: `image` frames, the database file's page image (as of one read transaction) in chunks;
+ *   the manifest has its size and, per table, the row count and the SHA-256 of its pages, and the SHA-256 of
+ *   the pages no table owns (indexes, the schema, free pages): every page is in exactly one digest. The
+ *   caller computes and checks those (only it can open the image); here the image is only counted;
+ * - format 2, PostgreSQL: per table, its columns, then `copy` frames: the table's `COPY … TO STDOUT` text
+ *   in chunks, its SHA-256 in the manifest.
  */
-export const BACKUP_FORMAT = 1;
+export const BACKUP_FORMAT = 2;
+/** Formats this reader opens. */
+export const BACKUP_FORMATS = [1, 2];
 const CONTEXT = 'id-vault-backup-v1';
 const MAGIC = Buffer.from('IDVB');
 const HEADER_VERSION = 1;
@@ -68,10 +76,12 @@ const parseClear = (buf: Buffer): { header: BackupClearHeader; length: number } 
   return { header: { masterKeyId: h.masterKeyId, needsMasterKeys: h.needsMasterKeys, createdAt: String(h.createdAt ?? '') }, length };
 };
 const MAX_FRAME = 256 * 1024 * 1024;
-/** 1 MiB segments: a backup is large and read whole; fewer, larger segments cost less. */
-export const BACKUP_SEGMENT_SIZE = 1024 * 1024;
+/** 4 MiB segments: a backup is large and read whole; fewer, larger segments cost less. */
+export const BACKUP_SEGMENT_SIZE = 4 * 1024 * 1024;
+/** The size of the image and COPY frames a writer makes from what it is handed. */
+export const BACKUP_CHUNK = 4 * 1024 * 1024;
 
-export const FRAME = { begin: 1, table: 2, rows: 3, objectHead: 5, objectBody: 6, manifest: 7 } as const;
+export const FRAME = { begin: 1, table: 2, rows: 3, objectHead: 5, objectBody: 6, manifest: 7, image: 8, copy: 9 } as const;
 
 export interface BackupBegin {
   format: number;
@@ -84,6 +94,8 @@ export interface BackupBegin {
 
 export interface BackupManifest extends BackupBegin {
   tables: Record<string, { columns: string[]; rows: number; sha256: string }>;
+  /** Format 2, SQLite: the database's page image — its size, page size and the SHA-256 of the pages no table owns. */
+  image?: { bytes: number; pageSize: number; sha256: string };
   scans: { count: number; bytes: number; sha256: string; missing: number };
   /** Master key ids the backed-up data keys are wrapped under, with how many each wraps (a restore needs them all). */
   dataKeyMasterKeys?: Record<string, number>;
@@ -123,11 +135,11 @@ export const decodeValue = (v: unknown): unknown => {
   throw new IdVaultCryptoError('BAD_FORMAT', 'backup holds a value of an unknown kind');
 };
 
-const frame = (type: number, payload: Buffer): Buffer => {
+const frameHead = (type: number, length: number): Buffer => {
   const head = Buffer.alloc(5);
   head[0] = type;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
+  head.writeUInt32BE(length, 1);
+  return head;
 };
 const json = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
 const sha = () => createHash('sha256');
@@ -150,10 +162,12 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
   const scanDigest = sha();
   let current: { name: string; hash: ReturnType<typeof sha> } | null = null;
   let plainBytes = 0;
+  let imageBytes = 0;
 
   const write = async (type: number, payload: Buffer) => {
     plainBytes += payload.length + 5;
-    if (!sealer.write(frame(type, payload))) await once(sealer, 'drain');
+    sealer.write(frameHead(type, payload.length));
+    if (!sealer.write(payload)) await once(sealer, 'drain');
   };
   const closeTable = () => {
     if (current) tables[current.name].sha256 = current.hash.digest('hex');
@@ -167,14 +181,34 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
     get plainBytes() {
       return plainBytes;
     },
-    async table(name: string, columns: string[]) {
+    /** A table whose rows follow (format 1: rows(); format 2: copy(), with `rows` its row count). */
+    async table(name: string, columns: string[], rows = 0) {
       await started;
       closeTable();
       if (tables[name]) throw new Error(`table ${name} written twice`);
-      tables[name] = { columns, rows: 0, sha256: '' };
+      tables[name] = { columns, rows, sha256: '' };
       current = { name, hash: sha() };
       await write(FRAME.table, json({ name, columns }));
     },
+    /** Format 2, PostgreSQL: the current table's COPY text, in chunks of BACKUP_CHUNK at most. */
+    async copy(bytes: Buffer) {
+      if (!current) throw new Error('copy before a table');
+      current.hash.update(bytes);
+      for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.copy, bytes.subarray(at, at + BACKUP_CHUNK));
+    },
+    /** Format 2, SQLite: the next bytes of the database's page image (its digests are the caller's: imageTable, finish). */
+    async image(bytes: Buffer) {
+      await started;
+      closeTable();
+      imageBytes += bytes.length;
+      for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.image, bytes.subarray(at, at + BACKUP_CHUNK));
+    },
+    /** Format 2, SQLite: a table held in the image, with its row count and the digest of its pages. */
+    imageTable(name: string, columns: string[], rows: number, sha256: string) {
+      if (tables[name]) throw new Error(`table ${name} written twice`);
+      tables[name] = { columns, rows, sha256 };
+    },
+    /** Format 1 (the tests' writer of old archives): the current table's rows, as JSON. */
     async rows(rows: unknown[][]) {
       if (!current) throw new Error('rows before a table');
       if (!rows.length) return;
@@ -197,10 +231,19 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
     missingObject() {
       scans.missing += 1;
     },
-    async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> = {}): Promise<BackupManifest> {
+    /** `image`: the page size and the digest of the pages no table owns, when the archive holds an image. */
+    async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> & { image?: { pageSize: number; sha256: string } } = {}): Promise<BackupManifest> {
       await started;
       closeTable();
-      const manifest: BackupManifest = { ...begin, tables, scans: { ...scans, sha256: scanDigest.digest('hex') }, ...extra };
+      const { image, ...rest } = extra;
+      if (!imageBytes !== !image) throw new Error('an image needs its page size and digest, and only an image');
+      const manifest: BackupManifest = {
+        ...begin,
+        tables,
+        ...(image ? { image: { bytes: imageBytes, ...image } } : {}),
+        scans: { ...scans, sha256: scanDigest.digest('hex') },
+        ...rest,
+      };
       await write(FRAME.manifest, json(manifest));
       sealer.end();
       return manifest;
@@ -212,6 +255,8 @@ export type BackupFrame =
   | { type: 'begin'; begin: BackupBegin }
   | { type: 'table'; name: string; columns: string[] }
   | { type: 'rows'; table: string; rows: unknown[][] }
+  | { type: 'copy'; table: string; bytes: Buffer }
+  | { type: 'image'; bytes: Buffer }
   | { type: 'object'; name: string; bytes: Buffer }
   | { type: 'manifest'; manifest: BackupManifest };
 
@@ -272,6 +317,7 @@ export const readBackup = async (
   let table: string | null = null;
   let object: { name: string; size: number; sha256: string } | null = null;
   const scans = { count: 0, bytes: 0, hash: sha() };
+  let imageBytes = 0;
 
   const handle = async (type: number, payload: Buffer) => {
     if (manifest) throw bad('frames after the manifest');
@@ -281,7 +327,7 @@ export const readBackup = async (
       case FRAME.begin: {
         if (begin) throw bad('two begin frames');
         begin = parse(payload) as BackupBegin;
-        if (begin.format !== BACKUP_FORMAT) throw bad(`unknown format ${begin.format}`);
+        if (!BACKUP_FORMATS.includes(begin.format)) throw bad(`unknown format ${begin.format}`);
         if (begin.masterKeyId !== needed || clear!.header.masterKeyId !== needed) throw bad('the begin frame names another master key than the header');
         return onFrame?.({ type: 'begin', begin });
       }
@@ -292,8 +338,19 @@ export const readBackup = async (
         table = t.name;
         return onFrame?.({ type: 'table', name: t.name, columns: t.columns });
       }
+      case FRAME.copy: {
+        if (!table || begin!.format < 2) throw bad('copy data outside a table');
+        seen[table].hash.update(payload);
+        return onFrame?.({ type: 'copy', table, bytes: payload });
+      }
+      case FRAME.image: {
+        if (begin!.format < 2) throw bad('an image in a format-1 archive');
+        table = null;
+        imageBytes += payload.length;
+        return onFrame?.({ type: 'image', bytes: payload });
+      }
       case FRAME.rows: {
-        if (!table) throw bad('rows outside a table');
+        if (!table || begin!.format !== 1) throw bad('rows outside a table');
         const rows = parse(payload);
         if (!Array.isArray(rows)) throw bad('a rows frame is not a list');
         seen[table].hash.update(payload);
@@ -325,13 +382,26 @@ export const readBackup = async (
     }
   };
 
+  // Decrypted chunks are gathered in a list and joined once a frame is whole: each byte is copied at most once.
+  const parts: Buffer[] = [];
+  let partsLength = 0;
   try {
     for await (const chunk of opener) {
-      buf = buf.length ? Buffer.concat([buf, chunk as Buffer]) : (chunk as Buffer);
-      while (buf.length >= 5) {
+      parts.push(chunk as Buffer);
+      partsLength += (chunk as Buffer).length;
+      for (;;) {
+        if (buf.length < 5 && partsLength) {
+          buf = Buffer.concat([buf, ...parts.splice(0)]);
+          partsLength = 0;
+        }
+        if (buf.length < 5) break;
         const length = buf.readUInt32BE(1);
         if (length > MAX_FRAME) throw bad('a frame is too large');
-        if (buf.length < 5 + length) break;
+        if (buf.length + partsLength < 5 + length) break;
+        if (buf.length < 5 + length) {
+          buf = Buffer.concat([buf, ...parts.splice(0)]);
+          partsLength = 0;
+        }
         const type = buf[0];
         const payload = buf.subarray(5, 5 + length);
         buf = buf.subarray(5 + length);
@@ -341,15 +411,20 @@ export const readBackup = async (
   } finally {
     source.destroy();
   }
-  if (buf.length || object) throw bad('it ends inside a frame');
+  if (buf.length || partsLength || object) throw bad('it ends inside a frame');
   const m = manifest as BackupManifest | null;
   if (!m) throw bad('no manifest');
   const names = Object.keys(seen);
-  if (names.length !== Object.keys(m.tables ?? {}).length) throw bad('the manifest lists other tables than the archive holds');
+  // The tables of an image are inside it (the caller checks them); the others each have their frames.
+  if (!imageBytes && names.length !== Object.keys(m.tables ?? {}).length) throw bad('the manifest lists other tables than the archive holds');
+  if (imageBytes && names.length) throw bad('an archive holds both an image and tables');
+  // Format 2: a table's rows are counted where they load (the COPY, the image), by the caller.
   for (const name of names) {
     const want = m.tables[name];
-    if (!want || want.rows !== seen[name].rows || want.sha256 !== seen[name].hash.digest('hex')) throw bad(`table ${name} does not match the manifest`);
+    if (!want || (m.format === 1 && want.rows !== seen[name].rows) || want.sha256 !== seen[name].hash.digest('hex')) throw bad(`table ${name} does not match the manifest`);
   }
+  // An image's digests are checked by the caller, which can open it.
+  if ((m.image?.bytes ?? 0) !== imageBytes) throw bad('the database image does not match the manifest');
   if (Object.keys(m.dataKeyMasterKeys ?? {}).some((k) => !clear!.header.needsMasterKeys.includes(k))) throw bad('the header does not name every master key its data keys need');
   if (m.scans?.count !== scans.count || m.scans.bytes !== scans.bytes || m.scans.sha256 !== scans.hash.digest('hex')) throw bad('the scan objects do not match the manifest');
   return m;

@@ -10,7 +10,10 @@ import type { MasterKey, MasterKeyRing } from './keyring';
  * directory cannot add, change or drop-and-forge an entry without the master key).
  */
 export interface LedgerEntry {
+  /** The customer erased; for a document entry, the customer the document belonged to ('' if none). */
   customerDocumentId: string;
+  /** Set when the entry is one identity document deleted for good (a retention approval), not a customer. */
+  documentId?: string;
   erasedAt: string;
   /** Data-key refs (`<uid>#<documentId>`) destroyed with the customer: its own and its documents'. */
   refs: string[];
@@ -22,12 +25,14 @@ export type LedgerProblem = 'not-json' | 'bad-shape' | 'key-unknown' | 'mac-mism
 
 const LEDGER_INFO = 'idv-erasure-ledger-v1';
 
-const canonical = (e: Omit<LedgerEntry, 'mac'>) => canonicalJson({ v: 1, customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId });
+// A customer entry's MAC input is what it always was; a document entry's adds its documentId.
+const canonical = (e: Omit<LedgerEntry, 'mac'>) =>
+  canonicalJson({ v: 1, customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId, ...(e.documentId !== undefined ? { documentId: e.documentId } : {}) });
 const mac = (master: MasterKey, e: Omit<LedgerEntry, 'mac'>) => createHmac('sha256', hkdf(master.key, LEDGER_INFO)).update(canonical(e), 'utf8').digest('hex');
 
 /** An entry MACed under the ring's active master key, as one line of JSON (no newline). */
 export const ledgerLine = (ring: MasterKeyRing, e: Omit<LedgerEntry, 'keyId' | 'mac'>): string => {
-  const fields = { customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: [...e.refs].sort(), keyId: ring.active.id };
+  const fields = { customerDocumentId: e.customerDocumentId, ...(e.documentId !== undefined ? { documentId: e.documentId } : {}), erasedAt: e.erasedAt, refs: [...e.refs].sort(), keyId: ring.active.id };
   return JSON.stringify({ ...fields, mac: mac(ring.active, fields) });
 };
 
@@ -40,18 +45,18 @@ export const readLedgerLine = (ring: MasterKeyRing, line: string): { entry: Ledg
     return { problem: 'not-json' };
   }
   const shaped =
-    e && typeof e.customerDocumentId === 'string' && typeof e.erasedAt === 'string' && Array.isArray(e.refs) && e.refs.every((r: unknown) => typeof r === 'string') && typeof e.keyId === 'string' && typeof e.mac === 'string';
+    e && typeof e.customerDocumentId === 'string' && typeof e.erasedAt === 'string' && Array.isArray(e.refs) && e.refs.every((r: unknown) => typeof r === 'string') && typeof e.keyId === 'string' && typeof e.mac === 'string' && (e.documentId === undefined || typeof e.documentId === 'string');
   if (!shaped) return { problem: 'bad-shape' };
   const master = ring.byId.get(e.keyId);
   if (!master) return { problem: 'key-unknown' };
   const expected = Buffer.from(mac(master, e), 'hex');
   const given = Buffer.from(/^[0-9a-f]{64}$/.test(e.mac) ? e.mac : '', 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { problem: 'mac-mismatch' };
-  return { entry: { customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId, mac: e.mac } };
+  return { entry: { customerDocumentId: e.customerDocumentId, ...(e.documentId !== undefined ? { documentId: e.documentId } : {}), erasedAt: e.erasedAt, refs: e.refs, keyId: e.keyId, mac: e.mac } };
 };
 
 /** What makes two entries the same erasure, whichever key signed them. */
-const sameErasure = (e: Pick<LedgerEntry, 'customerDocumentId' | 'erasedAt' | 'refs'>) => canonicalJson({ c: e.customerDocumentId, t: e.erasedAt, r: [...e.refs].sort() });
+const sameErasure = (e: Pick<LedgerEntry, 'customerDocumentId' | 'documentId' | 'erasedAt' | 'refs'>) => canonicalJson({ c: e.customerDocumentId, d: e.documentId ?? null, t: e.erasedAt, r: [...e.refs].sort() });
 
 /**
  * A whole ledger, authenticated: its entries, or the first problem and where it is. An entry under a master

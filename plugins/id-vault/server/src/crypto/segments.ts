@@ -98,13 +98,25 @@ const newSealer = (dataKey: DataKey, context: string, segmentSize: number): { he
   return { head, s: { key: okm.subarray(0, 32), prefix: okm.subarray(32), aad: head } };
 };
 
-/** A Transform that seals what is written to it; `segmentSize` a power of two (tests use small ones). */
+/**
+ * A Transform that seals what is written to it; `segmentSize` a power of two (tests use small ones). A segment
+ * made of a few large pieces is fed to the cipher piece by piece (no copy of the plaintext); many small
+ * pieces are joined first (fewer, larger output buffers).
+ */
 export const encryptStream = (dataKey: DataKey, context: string, segmentSize = SEGMENT_SIZE): Transform => {
   const { head, s } = newSealer(dataKey, context, segmentSize);
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let counter = 0;
   let started = false;
+  const cipher = (final: boolean) => {
+    const c = createCipheriv('aes-256-gcm', s.key, nonce(s.prefix, counter++, final));
+    c.setAAD(s.aad);
+    return c;
+  };
+  const join = () => {
+    if (pending.length > 8) pending = [Buffer.concat(pending)];
+  };
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       if (!started) {
@@ -114,20 +126,34 @@ export const encryptStream = (dataKey: DataKey, context: string, segmentSize = S
       pending.push(chunk);
       pendingLength += chunk.length;
       // Keep at least one byte back: only at the end is it known which segment is the last.
-      if (pendingLength > segmentSize) {
-        let all = Buffer.concat(pending);
-        while (all.length > segmentSize) {
-          this.push(sealSegment(s, counter++, false, all.subarray(0, segmentSize)));
-          all = all.subarray(segmentSize);
+      while (pendingLength > segmentSize) {
+        join();
+        const c = cipher(false);
+        for (let left = segmentSize; left > 0; ) {
+          const first = pending[0];
+          if (first.length <= left) {
+            this.push(c.update(first));
+            pending.shift();
+            left -= first.length;
+          } else {
+            this.push(c.update(first.subarray(0, left)));
+            pending[0] = first.subarray(left);
+            left = 0;
+          }
         }
-        pending = [all];
-        pendingLength = all.length;
+        c.final();
+        this.push(c.getAuthTag());
+        pendingLength -= segmentSize;
       }
       done();
     },
     flush(done: TransformCallback) {
       if (!started) this.push(head);
-      this.push(sealSegment(s, counter, true, Buffer.concat(pending)));
+      join();
+      const c = cipher(true);
+      for (const piece of pending) this.push(c.update(piece));
+      c.final();
+      this.push(c.getAuthTag());
       done();
     },
   });

@@ -45,6 +45,8 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
   let ring: MasterKeyRing | null = null;
   /** How many customers the last applyLedger() of this process erased again (a restore reports it). */
   let replayedLast = 0;
+  /** How many identity documents it deleted again. */
+  let replayedDocumentsLast = 0;
   const masterRing = () => (ring ??= parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS));
   const audit = () => getService(strapi, 'audit');
   const knex = () => strapi.db.connection;
@@ -180,6 +182,24 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     return out;
   };
 
+  /** The database part of deleteDocument, idempotent (a replay runs it again): null when nothing of it was left. */
+  const removeDocument = (documentId: string): Promise<{ documents: number; scans: number; dataKeys: number } | null> =>
+    asSystem(() =>
+      strapi.db.transaction(async ({ trx }: any) => {
+        const doc = await strapi.db.query(UIDS.identityDocument).findOne({ where: { documentId }, select: ['id'] });
+        const keysTable = table(UIDS.dataKey);
+        const refs = [ref(UIDS.identityDocument, documentId)];
+        const keyIds: string[] = (await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).select({ keyId: keysTable.col('keyId') })).map((r: any) => r.keyId);
+        if (!doc && !keyIds.length) return null;
+        const scanTable = table(UIDS.scan);
+        const scans = Number((await trx(scanTable.name).where(scanTable.col('documentRef'), documentId).count({ n: '*' }).first()).n);
+        await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).del();
+        if (doc) await strapi.db.query(UIDS.identityDocument).delete({ where: { id: doc.id } });
+        getService(strapi, 'keys').forget(keyIds);
+        return { documents: doc ? 1 : 0, scans, dataKeys: keyIds.length };
+      })
+    ) as any;
+
   return {
     /**
      * Erases a customer the caller reaches (as a list would: row scope, hidden customers). `reason` is
@@ -212,27 +232,17 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     },
 
     /**
-     * Deletes one identity document for good (a retention rule's expired document): its data key destroyed
-     * (so its scans' sealed bytes too), the document deleted — its scans, scan objects and blind-index rows go
-     * with it (lifecycles) and its customer's completeness is recomputed — in one transaction, as the system.
-     * The caller checks that the document is within reach first. Returns the counts, or null when it is gone.
+     * Deletes one identity document for good (a retention rule's expired document): first a line in the
+     * erasure ledger (so a restore of an older backup deletes it again), then its data key destroyed (so its
+     * scans' sealed bytes too), the document deleted — its scans, scan objects and blind-index rows go with it
+     * (lifecycles) and its customer's completeness is recomputed — in one transaction, as the system. The
+     * caller checks that the document is within reach first. Returns the counts, or null when it is gone.
      */
-    deleteDocument(documentId: string): Promise<{ documents: number; scans: number; dataKeys: number } | null> {
-      return asSystem(() =>
-        strapi.db.transaction(async ({ trx }: any) => {
-          const doc = await strapi.db.query(UIDS.identityDocument).findOne({ where: { documentId }, select: ['id'] });
-          if (!doc) return null;
-          const keysTable = table(UIDS.dataKey);
-          const refs = [ref(UIDS.identityDocument, documentId)];
-          const keyIds: string[] = (await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).select({ keyId: keysTable.col('keyId') })).map((r: any) => r.keyId);
-          const scanTable = table(UIDS.scan);
-          const scans = Number((await trx(scanTable.name).where(scanTable.col('documentRef'), documentId).count({ n: '*' }).first()).n);
-          await trx(keysTable.name).whereIn(keysTable.col('ref'), refs).del();
-          await strapi.db.query(UIDS.identityDocument).delete({ where: { id: doc.id } });
-          getService(strapi, 'keys').forget(keyIds);
-          return { documents: 1, scans, dataKeys: keyIds.length };
-        })
-      ) as any;
+    async deleteDocument(documentId: string): Promise<{ documents: number; scans: number; dataKeys: number } | null> {
+      const doc = (await asSystem(() => strapi.db.query(UIDS.identityDocument).findOne({ where: { documentId }, select: ['id'], populate: { customer: { select: ['documentId'] } } }))) as any;
+      if (!doc) return null;
+      await appendLedger({ customerDocumentId: doc.customer?.documentId ?? '', documentId, erasedAt: new Date().toISOString(), refs: [ref(UIDS.identityDocument, documentId)] });
+      return removeDocument(documentId);
     },
 
     /**
@@ -241,7 +251,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
      */
     async resignLedger(): Promise<number> {
       const todo = entriesToResign(masterRing(), await readLedger());
-      for (const e of todo) await appendLedger({ customerDocumentId: e.customerDocumentId, erasedAt: e.erasedAt, refs: e.refs });
+      for (const e of todo) await appendLedger({ customerDocumentId: e.customerDocumentId, ...(e.documentId !== undefined ? { documentId: e.documentId } : {}), erasedAt: e.erasedAt, refs: e.refs });
       return todo.length;
     },
 
@@ -253,9 +263,16 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
     lastReplayed(): number {
       return replayedLast;
     },
+    /** How many identity documents it deleted again. */
+    lastReplayedDocuments(): number {
+      return replayedDocumentsLast;
+    },
 
     async applyLedger(): Promise<number> {
-      const entries = await readLedger();
+      const all = await readLedger();
+      // Identity documents deleted for good (retention): deleted again if a restore brought any of them back.
+      const documents = all.filter((x) => x.documentId !== undefined);
+      const entries = all.filter((x) => x.documentId === undefined);
       // A tombstone the ledger lacks means this is not the ledger the erasures were written to (a wrong
       // ID_VAULT_LEDGER_DIR or prefix, an unmounted volume, a lost file: every erasure is in the ledger before
       // its tombstone is written). Its replay could not be trusted to bring nothing back: refuse to start.
@@ -268,8 +285,27 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
         );
       }
       replayedLast = 0;
-      if (!entries.length) return 0;
+      replayedDocumentsLast = 0;
+      if (!all.length) return 0;
+      const replayDocuments = async () => {
+        let n = 0;
+        for (const e of documents) {
+          const done = await removeDocument(e.documentId!);
+          if (!done) continue;
+          n += 1;
+          await audit().record({
+            action: 'identity-document.delete.replayed',
+            outcome: 'success',
+            caller: { kind: 'system' },
+            subjectUid: UIDS.identityDocument,
+            subjectId: e.documentId!,
+            details: { ...done, deletedAt: e.erasedAt },
+          });
+        }
+        return n;
+      };
       const replay = async () => {
+        replayedDocumentsLast = await replayDocuments();
         const again = await stale(entries);
         const latest = new Map(entries.map((e) => [e.customerDocumentId, e]));
         const refsOf = new Map<string, string[]>();
@@ -292,6 +328,7 @@ const erasure = ({ strapi }: { strapi: Core.Strapi }) => {
           : await replay();
       replayedLast = replayed;
       if (replayed) strapi.log.warn(`id-vault: the erasure ledger erased ${replayed} customer(s) again that a restore had brought back`);
+      if (replayedDocumentsLast) strapi.log.warn(`id-vault: the erasure ledger deleted ${replayedDocumentsLast} identity document(s) again that a restore had brought back`);
       return replayed;
     },
   };

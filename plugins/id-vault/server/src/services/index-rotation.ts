@@ -1,6 +1,7 @@
 import type { Core } from '@strapi/strapi';
 import { decryptField, parseCiphertext } from '../crypto';
 import { asSystem } from '../utils/caller';
+import { exclusively } from '../utils/jobs';
 import { getService, PLUGIN_ID, stamps, UIDS, tableOf } from '../utils/strapi';
 
 const STATE_KEY = 'index-root-state';
@@ -188,9 +189,9 @@ const indexRotation = ({ strapi }: { strapi: Core.Strapi }) => {
       };
     },
 
-    /** Runs (or resumes) an index rotation to the end. `progress(done, total)` after every batch. */
+    /** Runs (or resumes) an index rotation to the end; one at a time across processes (JobRunningError). */
     async rotate(progress: (done: number, total: number, phase: string) => void = () => {}): Promise<IndexRotationResult> {
-      return asSystem(async () => {
+      return exclusively(strapi, 'keys:rotate-index', () => asSystem(async () => {
         const system = { kind: 'system' } as const;
         let s = await readState(true);
         const from = s.retiring ?? s.version;
@@ -279,7 +280,7 @@ const indexRotation = ({ strapi }: { strapi: Core.Strapi }) => {
           // is left to the next round of any process rather than failing work that is done.
           await audit().flush().catch((e: any) => strapi.log.warn(`id-vault: the index rotation events stay pending, chained later (${e?.code ?? e?.name})`));
         }
-      });
+      }));
     },
   };
 };
