@@ -13,7 +13,7 @@ import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { UIDS } from '../../plugins/id-vault/shared';
 
 const CUSTOMERS = 120;
-const saved = process.env.ID_VAULT_ROTATE_BATCH;
+const saved = { batch: process.env.ID_VAULT_ROTATE_BATCH, pause: process.env.ID_VAULT_ROTATE_PAUSE_MS };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let app: TestApp;
@@ -22,9 +22,10 @@ const people = Array.from({ length: CUSTOMERS }, (_, i) => syntheticPerson(1900 
 const ids: string[] = [];
 
 beforeAll(async () => {
-  // One record a batch: the walk takes long enough to be killed part-way, even on a quiet machine (with 5 a
-  // batch it sometimes finished between two looks of the killer).
+  // One record a batch and 25 ms between batches: the walk lasts about 3 s, long enough to be killed part-way
+  // however fast the machine (without the pause a quiet machine finished it between two looks of the killer).
   process.env.ID_VAULT_ROTATE_BATCH = '1';
+  process.env.ID_VAULT_ROTATE_PAUSE_MS = '25';
   app = await bootStrapi();
   token = await apiToken(app.strapi, 'full-access');
   for (const [i, p] of people.entries()) {
@@ -33,8 +34,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
-  if (saved === undefined) delete process.env.ID_VAULT_ROTATE_BATCH;
-  else process.env.ID_VAULT_ROTATE_BATCH = saved;
+  for (const [k, v] of [['ID_VAULT_ROTATE_BATCH', saved.batch], ['ID_VAULT_ROTATE_PAUSE_MS', saved.pause]] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 });
 
 /** Document ids an exact search by ID number finds. */
@@ -46,6 +49,11 @@ const search = async (idNumber: string): Promise<string[]> => {
 const state = async () => {
   const row = await app.knex('strapi_core_store_settings').where({ key: 'plugin_id-vault_index-root-state' }).first();
   return row ? JSON.parse(row.value) : null;
+};
+const rotationEvents = async () => {
+  await app.strapi.plugin('id-vault').service('audit').flush();
+  const events = await app.knex('idv_audit_events').whereIn('action', ['keys.rotate-index.started', 'keys.rotate-index']).orderBy('id');
+  return events.map((e: any) => `${e.action}:${e.outcome}`);
 };
 const versions = async () => (await app.knex('idv_blind_indexes').select('root_version').count({ n: '*' }).groupBy('root_version')).map((r: any) => [r.root_version, Number(r.n)]);
 
@@ -133,31 +141,32 @@ test('rotate-index re-indexes under a new root while search keeps working, survi
 
   const done = (await app.http().get('/id-vault/keys').set(admin)).body.data.indexRoot;
   expect(done).toMatchObject({ version: 2, inProgress: null, lastRotation: { outcome: 'success', from: 1, to: 2 } });
-  await app.strapi.plugin('id-vault').service('audit').flush();
-  const events = await app.knex('idv_audit_events').whereIn('action', ['keys.rotate-index.started', 'keys.rotate-index']).orderBy('id');
-  expect(events.map((e: any) => `${e.action}:${e.outcome}`)).toEqual(['keys.rotate-index.started:success', 'keys.rotate-index.started:success', 'keys.rotate-index:success']);
+  expect(await rotationEvents()).toEqual(['keys.rotate-index.started:success', 'keys.rotate-index.started:success', 'keys.rotate-index:success']);
+  const events = await app.knex('idv_audit_events').whereIn('action', ['keys.rotate-index.started', 'keys.rotate-index']);
   expect(events.every((e: any) => e.actor_type === 'system')).toBe(true);
   const raw = JSON.stringify(events);
   for (const p of people.slice(0, 10)) expect(raw).not.toContain(p.idNumber);
 });
 
 test('two rotate-index runs at once: the second says one is running and exits 1, the first finishes', async () => {
+  // Whatever the test before left, this one starts from the state and the audit it finds.
+  const start = await state();
+  const from = start?.version ?? 1;
+  const eventsBefore = (await rotationEvents()).length;
   const first = spawn(process.execPath, [path.join(ROOT, 'scripts', 'keys-rotate-index.js')], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   first.stdout.on('data', (c) => (output += c));
   first.stderr.on('data', (c) => (output += c));
   const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
   // The first run holds the lock from before it writes the new state until it is done (the window alone is 7 s).
-  for (let i = 0; i < 4000 && (await state())?.next !== 3; i += 1) await sleep(5);
-  expect(await state()).toMatchObject({ version: 2, next: 3, phase: 'reindex' });
+  for (let i = 0; i < 4000 && (await state())?.next !== from + 1; i += 1) await sleep(5);
+  expect(await state()).toMatchObject({ version: from, next: from + 1, phase: 'reindex' });
   const second = await runScript('keys-rotate-index.js');
   expect(second.status).toBe(1);
   expect(second.stderr).toMatch(/keys:rotate-index: another keys:rotate-index is running \(.+\); wait for it to finish; nothing was done\./);
   expect(await exited).toBe(0);
-  expect(output).toMatch(/root version 2 retired/);
-  expect(await state()).toEqual({ version: 3, next: null });
-  await app.strapi.plugin('id-vault').service('audit').flush();
-  const events = await app.knex('idv_audit_events').whereIn('action', ['keys.rotate-index.started', 'keys.rotate-index']).orderBy('id');
-  // The first test's three, then this run's two: the refused run recorded nothing.
-  expect(events.map((e: any) => `${e.action}:${e.outcome}`).slice(3)).toEqual(['keys.rotate-index.started:success', 'keys.rotate-index:success']);
+  expect(output).toMatch(new RegExp(`root version ${from} retired`));
+  expect(await state()).toEqual({ version: from + 1, next: null });
+  // This run's two events: the refused run recorded nothing.
+  expect((await rotationEvents()).slice(eventsBefore)).toEqual(['keys.rotate-index.started:success', 'keys.rotate-index:success']);
 });

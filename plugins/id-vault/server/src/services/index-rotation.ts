@@ -11,6 +11,8 @@ const STATE_TTL_MS = 5000;
 const GRACE_MS = STATE_TTL_MS + 2000;
 /** Documents re-indexed per transaction (ID_VAULT_ROTATE_BATCH, default 500, like keys:rotate). */
 const batchSize = () => Math.max(1, Math.floor(Number(process.env.ID_VAULT_ROTATE_BATCH)) || 500);
+/** A pause after each batch of the walk (ID_VAULT_ROTATE_PAUSE_MS, default 0): leaves a busy database to the app. */
+const batchPause = () => Math.max(0, Math.floor(Number(process.env.ID_VAULT_ROTATE_PAUSE_MS)) || 0);
 const FIXUP_PASSES = 3;
 
 /**
@@ -231,6 +233,7 @@ const indexRotation = ({ strapi }: { strapi: Core.Strapi }) => {
                 s = { ...s, checkpoint: { ...s.checkpoint, [uid]: batch.lastId }, done: (s.done ?? 0) + batch.seen };
                 await saveState(s);
                 progress(s.done ?? 0, Math.max(s.total ?? 0, s.done ?? 0), 'reindex');
+                if (batchPause()) await sleepUntil(Date.now() + batchPause());
               }
             }
             // Whatever a process indexed under the old root alone before it saw the window.
