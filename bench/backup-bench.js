@@ -9,7 +9,7 @@
  *     SQLite: the database file (WAL checkpointed first) and the scan directory; PostgreSQL: `pg_dump` of the
  *     database (its time included) and the scan directory;
  * 20. `npm run backup:restore`'s work once Strapi runs (verify the whole file, then load the database — SQLite:
- *     the image checked in memory, written with the backup API; PostgreSQL: COPY of every table in one
+ *     the image written to a temp file, fsynced, checked there, renamed into place; PostgreSQL: COPY of every table in one
  *     transaction —, the decrypt check of a sample, write the scan objects) vs `openssl enc -d | tar -x` of the
  *     baseline's file (PostgreSQL: then `psql` of the dump into an empty database). The restore command's two
  *     Strapi starts (schema, then the ledger replay and checks) are not in the figure.

@@ -7,8 +7,8 @@
  *  1. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
  *     written: a changed byte or a cut ends here with exit code 1.
  *  2. Refuses a database that is not empty (any table) unless --force.
- *  3. Starts the app on it (which creates the schema), then loads the database (SQLite: the page image, checked
- *     in memory, then written with the backup API; PostgreSQL: every table with COPY in one transaction),
+ *  3. Starts the app on it (which creates the schema), then loads the database (SQLite: the page image written
+ *     to a temp file, checked there, then renamed into place; PostgreSQL: every table with COPY in one transaction),
  *     lifecycles bypassed, and decrypts a sample of every encrypted type and a data key of every master key
  *     with the loaded keys before committing.
  *  4. Starts again: the start-up re-applies the erasure ledger (customers erased since the backup are erased

@@ -103,6 +103,43 @@ const writeFormat1 = async (file: string) => {
   await closed;
 };
 
+/**
+ * A format-2 SQLite archive of the live database, as backups were written before format 3: the page image with,
+ * in the manifest, digests of each table's pages. Restore does not recompute those (the GCM tags prove every
+ * byte), so they stand in here as zeros; the rest is as format 2 wrote it.
+ */
+const writeFormat2Sqlite = async (file: string) => {
+  await app!.strapi.plugin('id-vault').service('audit').flush();
+  const Database = require('better-sqlite3');
+  const db = new Database(sqliteFile(database), { readonly: true, fileMustExist: true });
+  const ring = parseMasterKeys(process.env.ID_VAULT_MASTER_KEYS);
+  const begin = { format: 2, createdAt: new Date().toISOString(), client, strapiVersion: '5.54.0', pluginVersion: '0.1.0', masterKeyId: ring.active.id };
+  const masters: Record<string, number> = {};
+  const out = fs.createWriteStream(file, { mode: 0o600 });
+  const closed = new Promise((r) => out.on('close', r));
+  try {
+    db.exec('BEGIN');
+    for (const r of db.prepare('select master_key_id as m, count(*) as n from idv_data_keys group by 1').all()) masters[r.m] = Number(r.n);
+    const w = createBackupWriter(backupKey(ring), begin, { needsMasterKeys: Object.keys(masters) });
+    w.stream.pipe(out);
+    const zeros = '0'.repeat(64);
+    for (const t of db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all()) {
+      const columns = db.prepare(`pragma table_info("${t}")`).all().map((c: any) => c.name);
+      (w.imageTable as any)(t, columns, Number(db.prepare(`select count(*) from "${t}"`).pluck().get()), zeros);
+    }
+    const image: Buffer = db.serialize();
+    image[18] = 1;
+    image[19] = 1;
+    await w.image(image);
+    const store = app!.strapi.plugin('id-vault').service('scans').store();
+    for (const name of db.prepare('select object_name from idv_scans order by id').pluck().all()) await w.object(name, await store.get(name));
+    await w.finish({ dataKeyMasterKeys: masters, image: { pageSize: Number(db.pragma('page_size', { simple: true })), sha256: zeros } });
+  } finally {
+    db.close();
+  }
+  await closed;
+};
+
 /** What the drill compares: every customer and document as a full-access token reads them, the scan's bytes, row counts. */
 const observe = async (): Promise<typeof before> => {
   const customers = (await app!.http().get(`${API}/customers`).query({ 'pagination[pageSize]': 100, sort: 'id:asc' }).set(bearer(token))).body.data;
@@ -207,9 +244,9 @@ test('the restore drill: back up, destroy the database and the scan store, resto
   expect(JSON.stringify(await app.knex('idv_audit_events').select('details'))).not.toContain(people[0].idNumber);
 });
 
-test('a format-1 archive (rows as JSON, as backups were before format 2) still restores', async () => {
-  const file = 'format-1.bin';
-  await writeFormat1(path.join(dirs.backups, file));
+/** Writes an old-format archive of the live database, destroys the database and the scans, restores it: all as it was. */
+const restoresOldFormat = async (file: string, write: (file: string) => Promise<void>) => {
+  await write(path.join(dirs.backups, file));
   const seen = await observe();
   await app!.close();
   app = null;
@@ -225,7 +262,12 @@ test('a format-1 archive (rows as JSON, as backups were before format 2) still r
   app = await bootStrapi({ database, keep: true });
   expect(await observe()).toEqual(seen);
   fs.rmSync(path.join(dirs.backups, file));
-});
+};
+
+test('a format-1 archive (rows as JSON, as backups were before format 2) still restores', () => restoresOldFormat('format-1.bin', writeFormat1));
+
+(process.env.DATABASE_CLIENT === 'postgres' ? test.skip : test)('a format-2 SQLite archive (the page image with page digests, as backups were before format 3) still restores', () =>
+  restoresOldFormat('format-2.bin', writeFormat2Sqlite));
 
 test('a backup with a changed byte, or cut short, is refused before anything is written', async () => {
   const [file] = backups();

@@ -4,7 +4,7 @@ import type { Readable, Transform } from 'node:stream';
 import { IdVaultCryptoError } from './errors';
 import { hkdf } from './kdf';
 import { decryptStream, encryptStream } from './segments';
-import { Readable as ReadableStream } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { DataKey } from './aead';
 import type { MasterKeyRing } from './keyring';
 
@@ -22,16 +22,19 @@ import type { MasterKeyRing } from './keyring';
  * Frame: type (1 byte) ‖ length (4 bytes, big-endian) ‖ payload. JSON payloads but the object bytes.
  * Nothing here knows Strapi or a database. The database is carried in one of three ways:
  * - format 1 (still read): per table, its columns, then its rows as JSON arrays of values in batches;
- * - format 2, SQLite: `image` frames, the database file's page image (as of one read transaction) in chunks;
- *   the manifest has its size and, per table, the row count and the SHA-256 of its pages, and the SHA-256 of
- *   the pages no table owns (indexes, the schema, free pages): every page is in exactly one digest. The
- *   caller computes and checks those (only it can open the image); here the image is only counted;
- * - format 2, PostgreSQL: per table, its columns, then `copy` frames: the table's `COPY … TO STDOUT` text
- *   in chunks, its SHA-256 in the manifest.
+ * - format 3, SQLite: `image` frames, the database file's page image (as of one read transaction) in chunks;
+ *   the manifest has its size and SHA-256, and per table its row count. The caller computes and checks those
+ *   (only it can open the image); here the image is only counted. The reader hands an image on in the pieces
+ *   it decrypts, never joined: a restore writes them to disk as they are;
+ * - format 2 (still read), SQLite: the same, but the manifest's digests are of each table's pages and of the
+ *   pages no table owns. A restore does not recompute them (SQLite's dbstat walk cost as much as the rest of
+ *   the check): the GCM tags already prove every byte is the one written;
+ * - formats 2 and 3, PostgreSQL: per table, its columns, then `copy` frames: the table's `COPY … TO STDOUT`
+ *   text in chunks, its SHA-256 in the manifest.
  */
-export const BACKUP_FORMAT = 2;
+export const BACKUP_FORMAT = 3;
 /** Formats this reader opens. */
-export const BACKUP_FORMATS = [1, 2];
+export const BACKUP_FORMATS = [1, 2, 3];
 const CONTEXT = 'id-vault-backup-v1';
 const MAGIC = Buffer.from('IDVB');
 const HEADER_VERSION = 1;
@@ -93,8 +96,9 @@ export interface BackupBegin {
 }
 
 export interface BackupManifest extends BackupBegin {
-  tables: Record<string, { columns: string[]; rows: number; sha256: string }>;
-  /** Format 2, SQLite: the database's page image — its size, page size and the SHA-256 of the pages no table owns. */
+  /** `sha256`: of the table's frames; none for the tables of a format-3 image (the image's digest covers them). */
+  tables: Record<string, { columns: string[]; rows: number; sha256?: string }>;
+  /** SQLite: the database's page image — its size, page size and SHA-256 (format 2: of the pages no table owns). */
   image?: { bytes: number; pageSize: number; sha256: string };
   scans: { count: number; bytes: number; sha256: string; missing: number };
   /** Master key ids the backed-up data keys are wrapped under, with how many each wraps (a restore needs them all). */
@@ -151,12 +155,12 @@ const sha = () => createHash('sha256');
 export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: Pick<BackupClearHeader, 'needsMasterKeys'>, segmentSize = BACKUP_SEGMENT_SIZE) => {
   const prefix = clearPrefix({ masterKeyId: dataKey.id, needsMasterKeys: [...new Set([dataKey.id, ...clear.needsMasterKeys])], createdAt: begin.createdAt });
   const sealer: Transform = encryptStream(dataKey, contextOf(prefix), segmentSize);
-  const sealed = ReadableStream.from(
-    (async function* () {
-      yield prefix;
-      for await (const c of sealer) yield c as Buffer;
-    })()
-  );
+  // Piped, not iterated: an async iterator's read() joins whatever is buffered (the sealer pushes each
+  // segment's ciphertext and tag apart), which copied the whole archive once more.
+  const sealed = new PassThrough({ highWaterMark: segmentSize });
+  sealed.write(prefix);
+  sealer.on('error', (e) => sealed.destroy(e));
+  sealer.pipe(sealed);
   const tables: BackupManifest['tables'] = {};
   const scans = { count: 0, bytes: 0, missing: 0 };
   const scanDigest = sha();
@@ -196,17 +200,17 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
       current.hash.update(bytes);
       for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.copy, bytes.subarray(at, at + BACKUP_CHUNK));
     },
-    /** Format 2, SQLite: the next bytes of the database's page image (its digests are the caller's: imageTable, finish). */
+    /** SQLite: the next bytes of the database's page image (its digest is the caller's: finish). */
     async image(bytes: Buffer) {
       await started;
       closeTable();
       imageBytes += bytes.length;
       for (let at = 0; at < bytes.length; at += BACKUP_CHUNK) await write(FRAME.image, bytes.subarray(at, at + BACKUP_CHUNK));
     },
-    /** Format 2, SQLite: a table held in the image, with its row count and the digest of its pages. */
-    imageTable(name: string, columns: string[], rows: number, sha256: string) {
+    /** SQLite: a table held in the image, with its row count. */
+    imageTable(name: string, columns: string[], rows: number) {
       if (tables[name]) throw new Error(`table ${name} written twice`);
-      tables[name] = { columns, rows, sha256 };
+      tables[name] = { columns, rows };
     },
     /** Format 1 (the tests' writer of old archives): the current table's rows, as JSON. */
     async rows(rows: unknown[][]) {
@@ -231,7 +235,7 @@ export const createBackupWriter = (dataKey: DataKey, begin: BackupBegin, clear: 
     missingObject() {
       scans.missing += 1;
     },
-    /** `image`: the page size and the digest of the pages no table owns, when the archive holds an image. */
+    /** `image`: the page size and the image's SHA-256, when the archive holds an image. */
     async finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'> & { image?: { pageSize: number; sha256: string } } = {}): Promise<BackupManifest> {
       await started;
       closeTable();
@@ -259,6 +263,43 @@ export type BackupFrame =
   | { type: 'image'; bytes: Buffer }
   | { type: 'object'; name: string; bytes: Buffer }
   | { type: 'manifest'; manifest: BackupManifest };
+
+/**
+ * A stream's chunks one by one, as it emits them, with backpressure (paused while a few wait). Not its async
+ * iterator: that one's read() joins whatever is buffered, a copy of every segment opened in the same turn.
+ */
+async function* chunksOf(stream: Readable): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failed: { e: unknown } | null = null;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    wake?.();
+    wake = null;
+  };
+  stream.on('data', (c: Buffer) => {
+    queue.push(c);
+    if (queue.length >= 4) stream.pause();
+    poke();
+  });
+  stream.on('end', () => {
+    ended = true;
+    poke();
+  });
+  stream.on('error', (e) => {
+    failed = { e };
+    poke();
+  });
+  for (;;) {
+    if (failed) throw (failed as { e: unknown }).e;
+    if (queue.length) {
+      const c = queue.shift()!;
+      if (queue.length < 2 && stream.isPaused()) stream.resume();
+      yield c;
+    } else if (ended) return;
+    else await new Promise<void>((r) => (wake = r));
+  }
+}
 
 const bad = (why: string) => new IdVaultCryptoError('BAD_FORMAT', `backup is malformed: ${why}`);
 const parse = (payload: Buffer): any => {
@@ -310,7 +351,6 @@ export const readBackup = async (
   })();
   feed.catch((e) => opener.destroy(e));
 
-  let buf: Buffer = Buffer.alloc(0);
   let begin: BackupBegin | null = null;
   let manifest: BackupManifest | null = null;
   const seen: Record<string, { columns: string[]; rows: number; hash: ReturnType<typeof sha> }> = {};
@@ -382,36 +422,64 @@ export const readBackup = async (
     }
   };
 
-  // Decrypted chunks are gathered in a list and joined once a frame is whole: each byte is copied at most once.
-  const parts: Buffer[] = [];
-  let partsLength = 0;
+  // Decrypted chunks wait in a queue. A frame's payload is joined only when it spans chunks; an image frame
+  // is never joined: it is handed on in the pieces it arrives in (subarrays of the decrypted chunks).
+  const queue: Buffer[] = [];
+  let queued = 0;
+  /** The next `n` queued bytes, consumed: a subarray when one chunk holds them, else one copy. */
+  const take = (n: number): Buffer => {
+    if (!n) return Buffer.alloc(0);
+    queued -= n;
+    if (queue[0].length >= n) {
+      const b = queue[0].subarray(0, n);
+      if (b.length === queue[0].length) queue.shift();
+      else queue[0] = queue[0].subarray(n);
+      return b;
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n; ) {
+      const q = queue[0];
+      const k = Math.min(q.length, n - at);
+      q.copy(out, at, 0, k);
+      at += k;
+      if (k === q.length) queue.shift();
+      else queue[0] = q.subarray(k);
+    }
+    return out;
+  };
+  const peekHead = () => (queue[0].length >= 5 ? queue[0] : Buffer.concat(queue).subarray(0, 5));
+  let imageLeft = 0;
   try {
-    for await (const chunk of opener) {
-      parts.push(chunk as Buffer);
-      partsLength += (chunk as Buffer).length;
+    for await (const chunk of chunksOf(opener)) {
+      if (!chunk.length) continue;
+      queue.push(chunk);
+      queued += chunk.length;
       for (;;) {
-        if (buf.length < 5 && partsLength) {
-          buf = Buffer.concat([buf, ...parts.splice(0)]);
-          partsLength = 0;
+        while (imageLeft && queued) {
+          const piece = take(Math.min(imageLeft, queue[0].length));
+          imageLeft -= piece.length;
+          await handle(FRAME.image, piece);
         }
-        if (buf.length < 5) break;
-        const length = buf.readUInt32BE(1);
+        if (imageLeft || queued < 5) break;
+        const head = peekHead();
+        const type = head[0];
+        const length = head.readUInt32BE(1);
         if (length > MAX_FRAME) throw bad('a frame is too large');
-        if (buf.length + partsLength < 5 + length) break;
-        if (buf.length < 5 + length) {
-          buf = Buffer.concat([buf, ...parts.splice(0)]);
-          partsLength = 0;
+        if (type === FRAME.image) {
+          take(5);
+          imageLeft = length;
+          continue;
         }
-        const type = buf[0];
-        const payload = buf.subarray(5, 5 + length);
-        buf = buf.subarray(5 + length);
-        await handle(type, payload);
+        if (queued < 5 + length) break;
+        take(5);
+        await handle(type, take(length));
       }
     }
   } finally {
     source.destroy();
+    opener.destroy();
   }
-  if (buf.length || partsLength || object) throw bad('it ends inside a frame');
+  if (queued || imageLeft || object) throw bad('it ends inside a frame');
   const m = manifest as BackupManifest | null;
   if (!m) throw bad('no manifest');
   const names = Object.keys(seen);

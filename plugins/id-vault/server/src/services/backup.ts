@@ -119,31 +119,6 @@ interface Snapshot {
 }
 
 /**
- * The digests of a SQLite page image (`db` is that image opened, or the snapshot it was serialized from: the
- * same pages): the SHA-256 of each table's pages (which page belongs to which b-tree: SQLite's dbstat), and
- * of the pages no table owns (indexes, the schema, free pages), each in page order — every page in exactly
- * one digest, the image hashed once.
- */
-const imageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]): { tables: Map<string, string>; rest: string } => {
-  const index = new Map(tables.map((t, i) => [t, i + 1]));
-  const pages = Math.floor(image.length / pageSize);
-  const owner = new Int32Array(pages + 1);
-  for (const [name, pageno] of db.prepare(`select name, pageno from dbstat`).raw().iterate()) {
-    const i = index.get(name);
-    if (i && pageno <= pages) owner[pageno] = i;
-  }
-  const hashes = [createHash('sha256'), ...tables.map(() => createHash('sha256'))];
-  // Runs of pages of one owner, hashed in one call each.
-  for (let p = 1; p <= pages; ) {
-    let q = p;
-    while (q < pages && owner[q + 1] === owner[p]) q += 1;
-    hashes[owner[p]].update(image.subarray((p - 1) * pageSize, q * pageSize));
-    p = q + 1;
-  }
-  return { tables: new Map(tables.map((t, i) => [t, hashes[i + 1].digest('hex')])), rest: hashes[0].digest('hex') };
-};
-
-/**
  * Reads and authenticates a whole backup, keeping its frames (table, rows, copy, image, object) while their
  * bytes stay within `keepBytes`; past that it keeps none (frames: null). Also used by the restore command
  * before Strapi starts.
@@ -151,26 +126,18 @@ const imageDigests = (db: any, image: Buffer, pageSize: number, tables: string[]
 export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory()) => {
   let frames: BackupFrame[] | null = keepBytes > 0 ? [] : null;
   let kept = 0;
-  // A SQLite image is gathered into one buffer (it is smaller than the file): one allocation, not one a frame.
-  let image: { bytes: Buffer; at: number } | null = null;
+  // A SQLite image is kept in the pieces it was decrypted in (no copy): the load writes them to disk as they are.
   const manifest = await readBackup(
     fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
     ring,
     (f) => {
       if (!frames || f.type === 'begin' || f.type === 'manifest') return;
       kept += f.type === 'rows' ? 64 * f.rows.length : f.type === 'table' ? 0 : f.bytes.length;
-      if (kept > keepBytes) {
-        frames = null;
-        image = null;
-      } else if (f.type === 'image') {
-        if (!image) frames.push({ type: 'image', bytes: (image = { bytes: Buffer.allocUnsafe(fs.statSync(file).size), at: 0 }).bytes });
-        image.at += f.bytes.copy(image.bytes, image.at);
-      } else frames.push(f);
+      if (kept > keepBytes) frames = null;
+      else frames.push(f);
     },
     onBytes
   );
-  // The image frame, cut to the image's length.
-  if (frames && image) frames = frames.map((f) => (f.type === 'image' ? { type: 'image', bytes: image!.bytes.subarray(0, image!.at) } : f));
   return { manifest, frames };
 };
 
@@ -264,11 +231,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           image[18] = 1;
           image[19] = 1;
           const pageSize = Number(db.pragma('page_size', { simple: true }));
-          const digests = imageDigests(db, image, pageSize, tables);
-          for (const t of tables) writer.imageTable(t, db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name), counts.get(t)!, digests.tables.get(t)!);
+          for (const t of tables) writer.imageTable(t, db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name), counts.get(t)!);
+          const sha256 = createHash('sha256').update(image).digest('hex');
           await writer.image(image);
           onRows([...counts.values()].reduce((a, b) => a + b, 0));
-          return { image: { pageSize, sha256: digests.rest } };
+          return { image: { pageSize, sha256 } };
         },
         async close() {
           if (db.open) {
@@ -786,10 +753,11 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
      * Restore, the loading part, on the database this process started on (its schema just created), from the
      * `frames` verifyKeeping() kept, or else the archive read (and authenticated) again as it loads (a file
      * changed since it was verified fails).
-     * - format 2, SQLite: the page image is gathered in memory and opened there; its tables, row counts and
-     *   page digests are checked against the manifest and the decrypt check runs on it; only then is it
-     *   written over the database with SQLite's backup API (one write transaction: all of it or nothing);
-     * - format 2, PostgreSQL: in one transaction, every table truncated and loaded with `COPY … FROM STDIN`,
+     * - formats 2 and 3, SQLite: the page image is written to a file beside the database and fsynced; its size and
+     *   digest (format 3), tables and row counts are checked against the manifest and the decrypt check runs
+     *   on it; only then does it take the database's place (closed connections, a rename, connections opened
+     *   again): all of it or nothing. No other process may have the database open meanwhile (stop the app);
+     * - formats 2 and 3, PostgreSQL: in one transaction, every table truncated and loaded with `COPY … FROM STDIN`,
      *   the row counts checked, the sequences set past the restored ids, the decrypt check — a failure rolls
      *   everything back;
      * - format 1: the same transaction, rows inserted (a prepared statement per table on SQLite).
@@ -841,37 +809,77 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       };
 
       if (manifest.format >= 2 && client() === 'sqlite') {
-        // The image in one buffer of the manifest's size: the one verifyKeeping() gathered, or gathered here.
-        const size = manifest.image?.bytes ?? 0;
-        const whole = frames?.find((f): f is Extract<BackupFrame, { type: 'image' }> => f.type === 'image' && f.bytes.length === size);
-        const bytes = whole ? whole.bytes : Buffer.allocUnsafe(size);
-        let at = 0;
-        await eachFrame(file, frames, async (f) => {
-          if (f.type === 'image') at += f.bytes === bytes ? size : f.bytes.copy(bytes, at);
-          else if (f.type === 'object') await object(f.name, f.bytes);
-        }).catch(async (e) => {
-          await Promise.all(writing);
-          throw e;
-        });
-        await written();
-        if (at !== bytes.length) throw new Error('the database image is not of the manifest size; nothing was restored');
-        const Database = require('better-sqlite3');
-        const db = new Database(bytes);
+        // The image goes to a file beside the database as it comes (from the pieces verifyKeeping() kept, or
+        // from the archive read and authenticated again), is checked there — its size and SHA-256 (format 3),
+        // its tables and their row counts, the decrypt check — and only then takes the database's place, with
+        // one rename: the database is the old one or the restored one, never a mix.
+        const target = sqliteFile();
+        const temp = `${target}.restore-${process.pid}.part`;
+        await fs.promises.rm(temp, { force: true });
+        let swapped = false;
         try {
-          const tables = sqliteTables(db);
-          if (tables.join('\u0000') !== Object.keys(manifest.tables).sort().join('\u0000')) throw new Error('the database image holds other tables than its manifest lists; nothing was restored');
-          const digests = imageDigests(db, bytes, manifest.image!.pageSize, tables);
-          if (digests.rest !== manifest.image!.sha256) throw new Error('the pages of the database image no table owns do not match the manifest; nothing was restored');
-          for (const t of tables) {
-            counted(t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get()));
-            if (digests.tables.get(t) !== manifest.tables[t].sha256) throw new Error(`the pages of table ${t} do not match the manifest; nothing was restored`);
+          const out = await fs.promises.open(temp, 'wx', 0o600);
+          // The image's digest: of the pieces in memory after the write (beside the fsync), or, when the
+          // archive is read again, as it comes.
+          const hash = createHash('sha256');
+          const pieces: Buffer[] = [];
+          let at = 0;
+          let check: Awaited<ReturnType<typeof mustDecrypt>>;
+          try {
+            await eachFrame(file, frames, async (f) => {
+              if (f.type === 'image') {
+                if (frames) pieces.push(f.bytes);
+                else hash.update(f.bytes);
+                for (let o = 0; o < f.bytes.length; ) o += (await out.write(f.bytes, o)).bytesWritten;
+                at += f.bytes.length;
+              } else if (f.type === 'object') await object(f.name, f.bytes);
+            }).catch(async (e) => {
+              await Promise.all(writing);
+              throw e;
+            });
+            await written();
+            if (at !== manifest.image?.bytes) throw new Error('the database image is not of the manifest size; nothing was restored');
+            // The fsync runs on libuv's threads while the checks run here: the disk and the CPU at once.
+            const synced = out.sync();
+            synced.catch(() => {});
+            try {
+              for (const p of pieces.splice(0)) hash.update(p);
+              if (manifest.format >= 3 && hash.digest('hex') !== manifest.image.sha256) throw new Error('the database image does not match its digest in the manifest; nothing was restored');
+              const Database = require('better-sqlite3');
+              const db = new Database(temp, { readonly: true, fileMustExist: true });
+              try {
+                const tables = sqliteTables(db);
+                if (tables.join('\u0000') !== Object.keys(manifest.tables).sort().join('\u0000')) throw new Error('the database image holds other tables than its manifest lists; nothing was restored');
+                for (const t of tables) counted(t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get()));
+                check = await mustDecrypt(async (sql, params = []) => db.prepare(sql).all(...params), manifest);
+              } finally {
+                db.close();
+              }
+            } finally {
+              await synced;
+            }
+          } finally {
+            await out.close();
           }
-          const check = await mustDecrypt(async (sql, params = []) => db.prepare(sql).all(...params), manifest);
-          await db.backup(sqliteFile(), { progress: () => Number.MAX_SAFE_INTEGER });
+          // The swap: this process's connections closed (the old database's log folded in and removed), any
+          // journal file left removed (SQLite would apply it to the new file), the restored file renamed into
+          // place, the connections opened again — on the restored database.
+          const knex: any = strapi.db.connection;
+          await knex.destroy();
+          try {
+            for (const suffix of ['-wal', '-shm', '-journal']) await fs.promises.rm(target + suffix, { force: true });
+            await fs.promises.rename(temp, target);
+            swapped = true;
+            const dirHandle = await fs.promises.open(path.dirname(target), 'r');
+            await dirHandle.sync().catch(() => {});
+            await dirHandle.close();
+          } finally {
+            knex.initialize();
+          }
           onProgress?.((done += rows), total);
           return { rows, scans, decryptChecked: check.checked, dataKeysChecked: check.keysChecked };
         } finally {
-          db.close();
+          if (!swapped) await fs.promises.rm(temp, { force: true });
         }
       }
 
