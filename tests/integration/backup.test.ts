@@ -437,6 +437,9 @@ test('kill -9 during a backup leaves no file under a final name; kill -9 during 
   const rerun = await restore(latest[0], '--force');
   expect(rerun.stderr).not.toMatch(/failed|FAILED|BROKEN/);
   expect(rerun.status).toBe(0);
+  // SQLite: no temp image of the killed run (or of the rerun) is left beside the database.
+  const dbFile = sqliteFile(database);
+  if (client === 'sqlite') expect(fs.readdirSync(path.dirname(dbFile)).filter((f) => f.startsWith(`${path.basename(dbFile)}.restore-`))).toEqual([]);
 
   app = await bootStrapi({ database, keep: true });
   expect(Number((await app.knex(meta.tableName).where('run_key', 'like', 'backup-test:%').count({ n: '*' }).first()).n)).toBe(20000);

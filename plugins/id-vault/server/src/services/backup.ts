@@ -333,18 +333,22 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     return { name: m.tableName as string, objectColumn: (m.attributes.objectName.columnName ?? 'object_name') as string };
   };
 
+  /** Whether another process `pid` runs (this process's own temp files count as left behind). */
+  const alive = (pid: number) => {
+    if (pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e: any) {
+      return e.code !== 'ESRCH';
+    }
+  };
+
   /** Temp files of backups whose process is gone (killed part-way): never a final name, removed here. */
   const removeStaleTemps = async (d: string) => {
     for (const name of await fs.promises.readdir(d)) {
       const m = TEMP_FILE.exec(name);
-      if (!m) continue;
-      let alive = true;
-      try {
-        process.kill(Number(m[1]), 0);
-      } catch (e: any) {
-        alive = e.code !== 'ESRCH';
-      }
-      if (!alive || Number(m[1]) === process.pid) await fs.promises.rm(path.join(d, name), { force: true });
+      if (m && !alive(Number(m[1]))) await fs.promises.rm(path.join(d, name), { force: true });
     }
   };
 
@@ -815,7 +819,12 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         // one rename: the database is the old one or the restored one, never a mix.
         const target = sqliteFile();
         const temp = `${target}.restore-${process.pid}.part`;
-        await fs.promises.rm(temp, { force: true });
+        // What a restore killed part-way left (its process gone), and this process's own.
+        const base = path.basename(target);
+        for (const name of await fs.promises.readdir(path.dirname(target))) {
+          const m = name.startsWith(`${base}.restore-`) ? /\.restore-(\d+)\.part$/.exec(name) : null;
+          if (m && !alive(Number(m[1]))) await fs.promises.rm(path.join(path.dirname(target), name), { force: true });
+        }
         let swapped = false;
         try {
           const out = await fs.promises.open(temp, 'wx', 0o600);
