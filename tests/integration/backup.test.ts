@@ -104,9 +104,10 @@ const writeFormat1 = async (file: string) => {
 };
 
 /**
- * A format-2 SQLite archive of the live database, as backups were written before format 3: the page image with,
- * in the manifest, digests of each table's pages. Restore does not recompute those (the GCM tags prove every
- * byte), so they stand in here as zeros; the rest is as format 2 wrote it.
+ * A format-2 SQLite archive of the live database, as backups were written before format 3: the page image, its
+ * manifest's image digest of the pages no table owns, and per table a digest of its pages. Restore reads
+ * neither digest of format 2 (the GCM tags prove every byte): the image's stands in as zeros, the tables'
+ * are left out (today's writer has no place for them).
  */
 const writeFormat2Sqlite = async (file: string) => {
   await app!.strapi.plugin('id-vault').service('audit').flush();
@@ -125,7 +126,7 @@ const writeFormat2Sqlite = async (file: string) => {
     const zeros = '0'.repeat(64);
     for (const t of db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all()) {
       const columns = db.prepare(`pragma table_info("${t}")`).all().map((c: any) => c.name);
-      (w.imageTable as any)(t, columns, Number(db.prepare(`select count(*) from "${t}"`).pluck().get()), zeros);
+      w.imageTable(t, columns, Number(db.prepare(`select count(*) from "${t}"`).pluck().get()));
     }
     const image: Buffer = db.serialize();
     image[18] = 1;

@@ -447,7 +447,13 @@ export const readBackup = async (
     }
     return out;
   };
-  const peekHead = () => (queue[0].length >= 5 ? queue[0] : Buffer.concat(queue).subarray(0, 5));
+  /** The next frame's 5-byte head, not consumed (joined from the first chunks only when the first is shorter). */
+  const peekHead = () => {
+    if (queue[0].length >= 5) return queue[0];
+    const head: Buffer[] = [];
+    for (let i = 0, n = 0; n < 5; n += queue[i].length, i += 1) head.push(queue[i]);
+    return Buffer.concat(head);
+  };
   let imageLeft = 0;
   try {
     for await (const chunk of chunksOf(opener)) {

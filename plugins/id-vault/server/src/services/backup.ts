@@ -29,6 +29,8 @@ import type { BackupConfig } from '../config';
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
 const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
+/** A SQLite restore's image, beside the database (`<database file>.restore-<pid>.part`) until it is renamed into place. */
+const RESTORE_TEMP = /\.restore-(\d+)\.part$/;
 /** Records of each encrypted type a restore decrypts (picked at random), besides a data key of each master key. */
 export const DECRYPT_SAMPLE = 200;
 /** Scan objects a restore writes to the store at once. */
@@ -344,12 +346,22 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     }
   };
 
-  /** Temp files of backups whose process is gone (killed part-way): never a final name, removed here. */
-  const removeStaleTemps = async (d: string) => {
+  /**
+   * Temp files in `d` (named by `pattern`, the writer's pid its group 1) whose process is gone (killed
+   * part-way): never a final name, removed here.
+   */
+  const removeStaleTemps = async (d: string, pattern = TEMP_FILE) => {
     for (const name of await fs.promises.readdir(d)) {
-      const m = TEMP_FILE.exec(name);
+      const m = pattern.exec(name);
       if (m && !alive(Number(m[1]))) await fs.promises.rm(path.join(d, name), { force: true });
     }
+  };
+
+  /** A directory's entries (a rename into it) made durable. */
+  const syncDir = async (d: string) => {
+    const handle = await fs.promises.open(d, 'r');
+    await handle.sync().catch(() => {});
+    await handle.close();
   };
 
   const list = async (): Promise<BackupFileInfo[]> => {
@@ -606,9 +618,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         await handle.sync();
         await handle.close();
         await fs.promises.rename(temp, path.join(d, file));
-        const dirHandle = await fs.promises.open(d, 'r');
-        await dirHandle.sync().catch(() => {});
-        await dirHandle.close();
+        await syncDir(d);
 
         const result: BackupResult = {
           file,
@@ -819,12 +829,21 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         // one rename: the database is the old one or the restored one, never a mix.
         const target = sqliteFile();
         const temp = `${target}.restore-${process.pid}.part`;
-        // What a restore killed part-way left (its process gone), and this process's own.
-        const base = path.basename(target);
-        for (const name of await fs.promises.readdir(path.dirname(target))) {
-          const m = name.startsWith(`${base}.restore-`) ? /\.restore-(\d+)\.part$/.exec(name) : null;
-          if (m && !alive(Number(m[1]))) await fs.promises.rm(path.join(path.dirname(target), name), { force: true });
-        }
+        // What a restore killed part-way left beside this database (or another in its directory), its process gone.
+        await removeStaleTemps(path.dirname(target), RESTORE_TEMP);
+        /** The image file opened read-only: the manifest's tables, each with its row count; the decrypt check. */
+        const checkImage = async (image: string) => {
+          const Database = require('better-sqlite3');
+          const db = new Database(image, { readonly: true, fileMustExist: true });
+          try {
+            const tables = sqliteTables(db);
+            if (tables.join('\u0000') !== Object.keys(manifest.tables).sort().join('\u0000')) throw new Error('the database image holds other tables than its manifest lists; nothing was restored');
+            for (const t of tables) counted(t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get()));
+            return await mustDecrypt(async (sql, params = []) => db.prepare(sql).all(...params), manifest);
+          } finally {
+            db.close();
+          }
+        };
         let swapped = false;
         try {
           const out = await fs.promises.open(temp, 'wx', 0o600);
@@ -854,16 +873,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             try {
               for (const p of pieces.splice(0)) hash.update(p);
               if (manifest.format >= 3 && hash.digest('hex') !== manifest.image.sha256) throw new Error('the database image does not match its digest in the manifest; nothing was restored');
-              const Database = require('better-sqlite3');
-              const db = new Database(temp, { readonly: true, fileMustExist: true });
-              try {
-                const tables = sqliteTables(db);
-                if (tables.join('\u0000') !== Object.keys(manifest.tables).sort().join('\u0000')) throw new Error('the database image holds other tables than its manifest lists; nothing was restored');
-                for (const t of tables) counted(t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get()));
-                check = await mustDecrypt(async (sql, params = []) => db.prepare(sql).all(...params), manifest);
-              } finally {
-                db.close();
-              }
+              check = await checkImage(temp);
             } finally {
               await synced;
             }
@@ -879,9 +889,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             for (const suffix of ['-wal', '-shm', '-journal']) await fs.promises.rm(target + suffix, { force: true });
             await fs.promises.rename(temp, target);
             swapped = true;
-            const dirHandle = await fs.promises.open(path.dirname(target), 'r');
-            await dirHandle.sync().catch(() => {});
-            await dirHandle.close();
+            await syncDir(path.dirname(target));
           } finally {
             knex.initialize();
           }

@@ -233,7 +233,8 @@ const indexRotation = ({ strapi }: { strapi: Core.Strapi }) => {
                 s = { ...s, checkpoint: { ...s.checkpoint, [uid]: batch.lastId }, done: (s.done ?? 0) + batch.seen };
                 await saveState(s);
                 progress(s.done ?? 0, Math.max(s.total ?? 0, s.done ?? 0), 'reindex');
-                if (batchPause()) await sleepUntil(Date.now() + batchPause());
+                const pause = batchPause();
+                if (pause) await sleepUntil(Date.now() + pause);
               }
             }
             // Whatever a process indexed under the old root alone before it saw the window.
