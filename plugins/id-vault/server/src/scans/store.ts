@@ -38,14 +38,32 @@ const checked = (name: string) => {
 /** Local disk: <dir>/<2 hex>/<name>, directories 0700, files 0600, written to a temp name and renamed. */
 const localStore = (dir: string): ScanStore => {
   const file = (name: string) => path.join(dir, checked(name).slice(0, 2), name);
+  // Shard directories this store made or found: a restore writes thousands of objects, one mkdir a shard
+  // (one removed since is made again).
+  const shards = new Set<string>();
+  const mkdir = async (shard: string) => {
+    await fs.promises.mkdir(shard, { recursive: true, mode: 0o700 });
+    shards.add(shard);
+  };
   return {
     kind: 'local',
     async put(name, sealed) {
       const target = file(name);
-      await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      const shard = path.dirname(target);
       const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
       try {
-        await pipeline(Buffer.isBuffer(sealed) ? Readable.from([sealed]) : sealed, fs.createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+        if (Buffer.isBuffer(sealed)) {
+          if (!shards.has(shard)) await mkdir(shard);
+          const write = () => fs.promises.writeFile(temp, sealed, { mode: 0o600, flag: 'wx' });
+          await write().catch(async (e) => {
+            if (e?.code !== 'ENOENT') throw e;
+            await mkdir(shard);
+            await write();
+          });
+        } else {
+          await mkdir(shard);
+          await pipeline(sealed, fs.createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+        }
       } catch (e) {
         await fs.promises.rm(temp, { force: true });
         throw e;
