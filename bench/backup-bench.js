@@ -5,11 +5,13 @@
  * Seeds BENCH_CUSTOMERS (default 50000) encrypted customers (data keys, blind indexes) and BENCH_BACKUP_SCANS
  * (default 100) scan objects of 256 KiB, then, medians of BENCH_BACKUP_ROUNDS (default 3), interleaved:
  * 19. `npm run backup`'s work (the backup service: snapshot the database — SQLite: its page image; PostgreSQL:
- *     COPY of every table —, seal everything in one segmented AES-256-GCM stream, fsync, rename) vs the same data as `tar | openssl enc -aes-256-cbc -pbkdf2` —
+ *     COPY of every table —, seal everything in one segmented AES-256-GCM stream, fsync — the file's SHA-256 read
+ *     back on another core meanwhile —, rename) vs the same data as `tar | openssl enc -aes-256-cbc -pbkdf2` —
  *     SQLite: the database file (WAL checkpointed first) and the scan directory; PostgreSQL: `pg_dump` of the
  *     database (its time included) and the scan directory;
- * 20. `npm run backup:restore`'s work once Strapi runs (verify the whole file, then load the database — SQLite:
- *     the image written to a temp file, fsynced, checked there, renamed into place; PostgreSQL: COPY of every table in one
+ * 20. `npm run backup:restore`'s work once Strapi runs (verify the whole file — SQLite: the image staged beside
+ *     the database meanwhile, in a worker thread —, then load the database — SQLite: the staged image fsynced,
+ *     checked there (its SHA-256 read back on another core), renamed into place; PostgreSQL: COPY of every table in one
  *     transaction —, the decrypt check of a sample, write the scan objects) vs `openssl enc -d | tar -x` of the
  *     baseline's file (PostgreSQL: then `psql` of the dump into an empty database). The restore command's two
  *     Strapi starts (schema, then the ledger replay and checks) are not in the figure.
@@ -111,9 +113,9 @@ const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       times.restore.push(
         await seconds(async () => {
           // As the restore command does: verify, keeping the frames in memory, then load them.
-          const kept = await backup.verifyKeeping(file);
-          manifest = kept.manifest;
-          await backup.load(file, manifest, undefined, kept.frames);
+          const verified = await backup.verifyKeeping(file);
+          manifest = verified.manifest;
+          await backup.load(file, manifest, undefined, verified);
         })()
       );
     }

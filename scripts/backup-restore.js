@@ -120,26 +120,31 @@ const databaseHasTables = async () => {
   console.log(`backup:restore: verifying ${path.basename(file)} (${size} bytes, master key ${keyId}) before writing anything.`);
   const verifyBar = bar('verify bytes');
   verifyBar.start(Math.max(size, 1), 0);
-  let manifest;
-  let frames;
+  let verified;
   let read = 0;
+  const db = appConfig('database').connection;
   try {
     // What it read is kept in memory when it fits (ID_VAULT_RESTORE_MEMORY_MB, default 512): the load then
-    // uses exactly the bytes verified here, without reading the file again.
+    // uses exactly the bytes verified here, without reading the file again. SQLite: the database image is
+    // staged beside the database file as it is verified (removed if the file fails), renamed into place by the load.
     const { verifyKeeping } = require(path.join(PLUGIN_DIST, 'services', 'backup.js'));
-    ({ manifest, frames } = await verifyKeeping(file, ring, (n) => verifyBar.update((read += n))));
+    verified = await verifyKeeping(file, ring, (n) => verifyBar.update((read += n)), undefined, db.client === 'sqlite' ? db.connection.filename : undefined);
     verifyBar.stop();
   } catch (e) {
     verifyBar.stop();
     console.error(`backup:restore: ${path.basename(file)} FAILED verification (${e.message}); nothing was written.`);
     process.exit(1);
   }
+  const { manifest } = verified;
+  /** The staged image, when the restore stops before the load took it. */
+  const unstage = () => verified.image && fs.rmSync(verified.image.file, { force: true });
   const rows = Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0);
   console.log(
     `backup:restore: verified: taken ${manifest.createdAt} on ${manifest.client} (Strapi ${manifest.strapiVersion}, plugin ${manifest.pluginVersion}), ${Object.keys(manifest.tables).length} tables, ${rows} rows, ${manifest.scans.count} scan objects.`
   );
 
   if (!force && (await databaseHasTables())) {
+    unstage();
     console.error('backup:restore: the database is not empty; restore into an empty database, or add --force to replace everything in it.');
     process.exit(1);
   }
@@ -156,15 +161,16 @@ const databaseHasTables = async () => {
         loadBar.setTotal(Math.max(total, 1));
         loadBar.update(done);
       },
-      frames
+      verified
     );
-    frames = null;
+    verified = { manifest };
     loadBar.stop();
     console.log(
       `backup:restore: ${loaded.rows} rows and ${loaded.scans} scan objects loaded; ${loaded.decryptChecked} encrypted values decrypted with the restored keys (a sample: up to 200 records of each encrypted type) and ${loaded.dataKeysChecked} data key(s) unwrapped (one under each master key the data keys need).`
     );
   } catch (e) {
     loadBar.stop();
+    unstage();
     throw e;
   } finally {
     await app.destroy();

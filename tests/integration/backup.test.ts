@@ -270,6 +270,13 @@ test('a format-1 archive (rows as JSON, as backups were before format 2) still r
 (process.env.DATABASE_CLIENT === 'postgres' ? test.skip : test)('a format-2 SQLite archive (the page image with page digests, as backups were before format 3) still restores', () =>
   restoresOldFormat('format-2.bin', writeFormat2Sqlite));
 
+/** SQLite: the restore images staged beside database `name`'s file (none on PostgreSQL). */
+const restoreTemps = (name: string) => {
+  if (client !== 'sqlite') return [];
+  const dbFile = sqliteFile(name);
+  return fs.existsSync(path.dirname(dbFile)) ? fs.readdirSync(path.dirname(dbFile)).filter((f) => f.startsWith(`${path.basename(dbFile)}.restore-`)) : [];
+};
+
 test('a backup with a changed byte, or cut short, is refused before anything is written', async () => {
   const [file] = backups();
   const good = fs.readFileSync(path.join(dirs.backups, file));
@@ -285,6 +292,8 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
   expect(bad.status).toBe(1);
   expect(bad.stderr).toMatch(/flipped\.bin FAILED verification \(stored object failed authentication \(changed, reordered or cut short\)\); nothing was written\./);
   expect(await app!.knex('idv_customers').select('*').orderBy('id')).toEqual(rowsBefore);
+  // SQLite: the image staged while it was verified is gone with the refusal.
+  expect(restoreTemps(database)).toEqual([]);
 
   // Into an empty database: it stays empty (not even a schema).
   const empty = `idvault_t_${process.pid}_e${randomBytes(3).toString('hex')}`;
@@ -294,6 +303,7 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
       const res = await onDatabase(empty, () => restore(cut));
       expect(res.status).toBe(1);
       expect(res.stderr).toMatch(new RegExp(`${cut.replace('.', '\\.')} FAILED verification \\(.*(cut short|authentication).*\\); nothing was written\\.`));
+      expect(restoreTemps(empty)).toEqual([]);
     }
     if (client === 'postgres') {
       const { Client } = require('pg');
@@ -439,8 +449,7 @@ test('kill -9 during a backup leaves no file under a final name; kill -9 during 
   expect(rerun.stderr).not.toMatch(/failed|FAILED|BROKEN/);
   expect(rerun.status).toBe(0);
   // SQLite: no temp image of the killed run (or of the rerun) is left beside the database.
-  const dbFile = sqliteFile(database);
-  if (client === 'sqlite') expect(fs.readdirSync(path.dirname(dbFile)).filter((f) => f.startsWith(`${path.basename(dbFile)}.restore-`))).toEqual([]);
+  expect(restoreTemps(database)).toEqual([]);
 
   app = await bootStrapi({ database, keep: true });
   expect(Number((await app.knex(meta.tableName).where('run_key', 'like', 'backup-test:%').count({ n: '*' }).first()).n)).toBe(20000);

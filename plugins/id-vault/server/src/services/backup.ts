@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Transform, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Core } from '@strapi/strapi';
 import {
@@ -25,20 +25,17 @@ import { errors } from '@strapi/utils';
 import type { Caller } from '../domain';
 import { createBackupBucket, type BackupBucket } from '../scans/store';
 import type { BackupConfig } from '../config';
+import { READ_CHUNK, fileDigest, removeStaleTemps, restoreTempOf, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
 const TEMP_FILE = /^\.idv-backup-.*\.(\d+)\.part$/;
-/** A SQLite restore's image, beside the database (`<database file>.restore-<pid>.part`) until it is renamed into place. */
-const RESTORE_TEMP = /\.restore-(\d+)\.part$/;
 /** Records of each encrypted type a restore decrypts (picked at random), besides a data key of each master key. */
 export const DECRYPT_SAMPLE = 200;
 /** Scan objects a restore writes to the store at once. */
 const PUTS = 16;
 /** How much of an archive a restore keeps in memory from its verification (ID_VAULT_RESTORE_MEMORY_MB). */
 const restoreMemory = () => (Math.max(0, Number(process.env.ID_VAULT_RESTORE_MEMORY_MB ?? 512)) || 0) * 1024 * 1024;
-/** The archive is read in chunks this large. */
-const READ_CHUNK = 4 * 1024 * 1024;
 
 export interface BackupResult {
   file: string;
@@ -121,27 +118,12 @@ interface Snapshot {
 }
 
 /**
- * Reads and authenticates a whole backup, keeping its frames (table, rows, copy, image, object) while their
- * bytes stay within `keepBytes`; past that it keeps none (frames: null). Also used by the restore command
- * before Strapi starts.
+ * A restore's first pass (backup-stage.ts): the whole backup read and authenticated, its frames kept while
+ * their bytes stay within `keepBytes` (past that: frames null). With `dbFile` (SQLite), an image is staged
+ * beside that database file, in a worker thread. Also used by the restore command before Strapi starts.
  */
-export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory()) => {
-  let frames: BackupFrame[] | null = keepBytes > 0 ? [] : null;
-  let kept = 0;
-  // A SQLite image is kept in the pieces it was decrypted in (no copy): the load writes them to disk as they are.
-  const manifest = await readBackup(
-    fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
-    ring,
-    (f) => {
-      if (!frames || f.type === 'begin' || f.type === 'manifest') return;
-      kept += f.type === 'rows' ? 64 * f.rows.length : f.type === 'table' ? 0 : f.bytes.length;
-      if (kept > keepBytes) frames = null;
-      else frames.push(f);
-    },
-    onBytes
-  );
-  return { manifest, frames };
-};
+export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory(), dbFile?: string): Promise<Verified> =>
+  dbFile ? verifyStagingImage(file, ring, restoreTempOf(dbFile), { onBytes, keepBytes }) : verifyAndStage(file, ring, { onBytes, keepBytes });
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -333,28 +315,6 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   const scanTable = () => {
     const m: any = strapi.db.metadata.get(UIDS.scan);
     return { name: m.tableName as string, objectColumn: (m.attributes.objectName.columnName ?? 'object_name') as string };
-  };
-
-  /** Whether another process `pid` runs (this process's own temp files count as left behind). */
-  const alive = (pid: number) => {
-    if (pid === process.pid) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (e: any) {
-      return e.code !== 'ESRCH';
-    }
-  };
-
-  /**
-   * Temp files in `d` (named by `pattern`, the writer's pid its group 1) whose process is gone (killed
-   * part-way): never a final name, removed here.
-   */
-  const removeStaleTemps = async (d: string, pattern = TEMP_FILE) => {
-    for (const name of await fs.promises.readdir(d)) {
-      const m = pattern.exec(name);
-      if (m && !alive(Number(m[1]))) await fs.promises.rm(path.join(d, name), { force: true });
-    }
   };
 
   /** A directory's entries (a rename into it) made durable. */
@@ -573,7 +533,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       try {
         await fs.promises.mkdir(d, { recursive: true, mode: 0o700 });
         await fs.promises.chmod(d, 0o700);
-        await removeStaleTemps(d);
+        await removeStaleTemps(d, TEMP_FILE);
         const r = ring();
         const begin = { format: BACKUP_FORMAT, createdAt: new Date().toISOString(), client: client(), ...versions(), masterKeyId: r.active.id };
         snapshot = client() === 'postgres' ? await postgresSnapshot() : await sqliteSnapshot();
@@ -584,16 +544,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         // Which master keys a restore will need: the snapshot's data keys are wrapped under these.
         const needsMasterKeys = [...new Set([r.active.id, ...Object.keys(masters).sort()])];
         const writer = createBackupWriter(backupKey(r), begin, { needsMasterKeys });
-        const digest = createHash('sha256');
-        let bytes = 0;
-        const tee = new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            digest.update(chunk);
-            bytes += chunk.length;
-            cb(null, chunk);
-          },
-        });
-        const written = pipeline(writer.stream, tee, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+        const written = pipeline(writer.stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
         written.catch(() => {}); // awaited below; a failure also ends the writes above
 
         const { image } = await snapshot.write(writer, (n) => opts.onProgress?.((done += n), total));
@@ -614,16 +565,21 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         }
         const manifest = await writer.finish({ dataKeyMasterKeys: masters, image });
         await written;
+        // The file's SHA-256 on another core while this one waits for the fsync.
+        const digest = fileDigest(temp);
+        digest.catch(() => {});
         const handle = await fs.promises.open(temp, 'r');
+        const { size: bytes } = await handle.stat();
         await handle.sync();
         await handle.close();
+        const sha256 = await digest;
         await fs.promises.rename(temp, path.join(d, file));
         await syncDir(d);
 
         const result: BackupResult = {
           file,
           bytes,
-          sha256: digest.digest('hex'),
+          sha256,
           masterKeyId: r.active.id,
           tables: Object.keys(manifest.tables).length,
           rows: Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0),
@@ -757,27 +713,31 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     /**
      * verify(), keeping the archive's frames in memory when they fit in `keepBytes` (ID_VAULT_RESTORE_MEMORY_MB,
      * default 512 MiB): load() then takes them instead of reading (and decrypting) the file a second time.
-     * `frames` is null when the archive is larger; nothing is handed out before the whole file verified.
+     * `frames` is null when the archive is larger. On SQLite the image is staged beside the database as it is
+     * opened (backup-stage.ts; removed when the archive fails). Nothing reaches the database or the scan store
+     * before the whole file verified.
      */
-    async verifyKeeping(file: string, onBytes?: (n: number) => void, keepBytes = restoreMemory()): Promise<{ manifest: BackupManifest; frames: BackupFrame[] | null }> {
-      return verifyKeeping(file, ring(), onBytes, keepBytes);
+    async verifyKeeping(file: string, onBytes?: (n: number) => void, keepBytes = restoreMemory()): Promise<Verified> {
+      return verifyKeeping(file, ring(), onBytes, keepBytes, client() === 'sqlite' ? sqliteFile() : undefined);
     },
 
     /**
-     * Restore, the loading part, on the database this process started on (its schema just created), from the
-     * `frames` verifyKeeping() kept, or else the archive read (and authenticated) again as it loads (a file
-     * changed since it was verified fails).
-     * - formats 2 and 3, SQLite: the page image is written to a file beside the database and fsynced; its size and
-     *   digest (format 3), tables and row counts are checked against the manifest and the decrypt check runs
-     *   on it; only then does it take the database's place (closed connections, a rename, connections opened
-     *   again): all of it or nothing. No other process may have the database open meanwhile (stop the app);
+     * Restore, the loading part, on the database this process started on (its schema just created), from what
+     * verifyKeeping() handed over: its frames, or else the archive read (and authenticated) again as it loads
+     * (a file changed since it was verified fails).
+     * - formats 2 and 3, SQLite: the page image verifyKeeping() staged beside the database is fsynced; its size
+     *   and digest (format 3: of the file as written), tables and row counts are checked against the manifest and
+     *   the decrypt check runs on it; then the scan objects are written; only then does it take the database's
+     *   place (closed connections, a rename, connections opened again): all of it or nothing. No other process
+     *   may have the database open meanwhile (stop the app);
      * - formats 2 and 3, PostgreSQL: in one transaction, every table truncated and loaded with `COPY … FROM STDIN`,
      *   the row counts checked, the sequences set past the restored ids, the decrypt check — a failure rolls
      *   everything back;
      * - format 1: the same transaction, rows inserted (a prepared statement per table on SQLite).
      * Lifecycles are bypassed (ciphertext moves as stored); the scan objects are written to the store as they come.
      */
-    async load(file: string, manifest: BackupManifest, onProgress?: Progress, frames: BackupFrame[] | null = null): Promise<Loaded> {
+    async load(file: string, manifest: BackupManifest, onProgress?: Progress, verified: Verified | null = null): Promise<Loaded> {
+      const frames = verified?.frames ?? null;
       if (manifest.client !== client()) throw new Error(`this backup is of a ${manifest.client} database; it restores into ${manifest.client} only (this one is ${client()})`);
       const live = await liveSchema(strapi.db.connection);
       for (const [name, t] of Object.entries(manifest.tables)) {
@@ -823,14 +783,16 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       };
 
       if (manifest.format >= 2 && client() === 'sqlite') {
-        // The image goes to a file beside the database as it comes (from the pieces verifyKeeping() kept, or
-        // from the archive read and authenticated again), is checked there — its size and SHA-256 (format 3),
-        // its tables and their row counts, the decrypt check — and only then takes the database's place, with
-        // one rename: the database is the old one or the restored one, never a mix.
+        // The image verifyKeeping() staged beside the database is checked there — its size and SHA-256
+        // (format 3), its tables and their row counts, the decrypt check — and only then takes the database's
+        // place, with one rename: the database is the old one or the restored one, never a mix.
         const target = sqliteFile();
-        const temp = `${target}.restore-${process.pid}.part`;
-        // What a restore killed part-way left beside this database (or another in its directory), its process gone.
-        await removeStaleTemps(path.dirname(target), RESTORE_TEMP);
+        const temp = restoreTempOf(target);
+        const staged = verified?.image;
+        if (staged?.file !== temp) {
+          if (staged) await fs.promises.rm(staged.file, { force: true });
+          throw new Error('the database image was not staged beside this database (verify the backup with this app\'s database settings first); nothing was restored');
+        }
         /** The image file opened read-only: the manifest's tables, each with its row count; the decrypt check. */
         const checkImage = async (image: string) => {
           const Database = require('better-sqlite3');
@@ -846,33 +808,17 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         };
         let swapped = false;
         try {
-          const out = await fs.promises.open(temp, 'wx', 0o600);
-          // The image's digest: of the pieces in memory after the write (beside the fsync), or, when the
-          // archive is read again, as it comes.
-          const hash = createHash('sha256');
-          const pieces: Buffer[] = [];
-          let at = 0;
+          if (staged.bytes !== manifest.image?.bytes) throw new Error('the database image is not of the manifest size; nothing was restored');
+          // The staged file's digest on another core, its fsync on libuv's threads, while the checks run here;
+          // the scan objects only once the image passed them.
+          const digest = manifest.format >= 3 ? fileDigest(temp) : null;
+          digest?.catch(() => {});
+          const out = await fs.promises.open(temp, 'r+');
           let check: Awaited<ReturnType<typeof mustDecrypt>>;
           try {
-            await eachFrame(file, frames, async (f) => {
-              if (f.type === 'image') {
-                if (frames) pieces.push(f.bytes);
-                else hash.update(f.bytes);
-                for (let o = 0; o < f.bytes.length; ) o += (await out.write(f.bytes, o)).bytesWritten;
-                at += f.bytes.length;
-              } else if (f.type === 'object') await object(f.name, f.bytes);
-            }).catch(async (e) => {
-              await Promise.all(writing);
-              throw e;
-            });
-            await written();
-            if (at !== manifest.image?.bytes) throw new Error('the database image is not of the manifest size; nothing was restored');
-            // The fsync runs on libuv's threads while the checks run here: the disk and the CPU at once.
             const synced = out.sync();
             synced.catch(() => {});
             try {
-              for (const p of pieces.splice(0)) hash.update(p);
-              if (manifest.format >= 3 && hash.digest('hex') !== manifest.image.sha256) throw new Error('the database image does not match its digest in the manifest; nothing was restored');
               check = await checkImage(temp);
             } finally {
               await synced;
@@ -880,6 +826,14 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           } finally {
             await out.close();
           }
+          if (digest && (await digest) !== manifest.image.sha256) throw new Error('the database image does not match its digest in the manifest; nothing was restored');
+          await eachFrame(file, frames, async (f) => {
+            if (f.type === 'object') await object(f.name, f.bytes);
+          }).catch(async (e) => {
+            await Promise.all(writing);
+            throw e;
+          });
+          await written();
           // The swap: this process's connections closed (the old database's log folded in and removed), any
           // journal file left removed (SQLite would apply it to the new file), the restored file renamed into
           // place, the connections opened again — on the restored database.
