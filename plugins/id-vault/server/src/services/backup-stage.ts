@@ -170,10 +170,17 @@ interface WorkerTask {
   keepBytes: number;
   imageFile: string;
 }
-type WorkerReply = { bytes: number } | { done: Verified } | { error: { message: string; code?: string; name?: string } };
+/** An error as it crosses from a worker thread (its message, code and class name; messages never carry values). */
+export type ThreadError = { message: string; code?: string; name?: string };
+export const toThreadError = (e: any): ThreadError => ({ message: String(e?.message ?? e), code: e?.code, name: e?.name });
+/** The error again on this side: an IdVaultCryptoError stays one. */
+export const fromThreadError = (e: ThreadError): Error =>
+  e.name === 'IdVaultCryptoError' ? new IdVaultCryptoError(e.code as any, e.message) : Object.assign(new Error(e.message), { code: e.code });
+
+type WorkerReply = { bytes: number } | { done: Verified } | { error: ThreadError };
 
 /** A Buffer again (a structured clone hands Uint8Arrays over), without copying. */
-const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+export const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 /** A frame as the worker made it: its bytes (and a format-1 row's byte values) Buffers again. */
 const fromClone = (f: BackupFrame): BackupFrame => {
   if (f.type === 'rows') return { ...f, rows: f.rows.map((r) => r.map((v) => (v instanceof Uint8Array ? asBuffer(v) : v))) };
@@ -197,7 +204,7 @@ export const verifyStagingImage = async (file: string, ring: MasterKeyRing, imag
         else if ('done' in m) {
           const frames = m.done.frames?.map(fromClone) ?? null;
           resolve({ ...m.done, frames });
-        } else reject(m.error.name === 'IdVaultCryptoError' ? new IdVaultCryptoError(m.error.code as any, m.error.message) : new Error(m.error.message));
+        } else reject(fromThreadError(m.error));
       });
       worker.on('error', reject);
       worker.on('exit', (code) => reject(new Error(`the backup's verification stopped (worker exit code ${code})`)));
@@ -228,6 +235,6 @@ if (!isMainThread && (workerData as WorkerTask)?.idVaultBackupStage) {
         }) ?? null;
       parentPort!.postMessage({ done: { ...done, frames } } satisfies WorkerReply, [...moved]);
     },
-    (e: any) => parentPort!.postMessage({ error: { message: String(e?.message ?? e), code: e?.code, name: e?.name } } satisfies WorkerReply)
+    (e) => parentPort!.postMessage({ error: toThreadError(e) } satisfies WorkerReply)
   );
 }

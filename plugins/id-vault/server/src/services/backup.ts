@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import {
   unwrapDataKey,
   BACKUP_CHUNK,
   BACKUP_FORMAT,
+  type BackupBegin,
   type BackupFrame,
   type BackupManifest,
 } from '../crypto';
@@ -25,6 +26,7 @@ import { errors } from '@strapi/utils';
 import type { Caller } from '../domain';
 import { createBackupBucket, type BackupBucket } from '../scans/store';
 import type { BackupConfig } from '../config';
+import { startSqliteBackup, type BackupSnapshot } from './backup-sqlite';
 import { READ_CHUNK, fileDigest, removeStaleTemps, restoreTempOf, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
@@ -104,7 +106,7 @@ const knexQuery =
     return Array.isArray(r) ? r : r.rows;
   };
 
-/** A read-only, consistent view of the live database, whatever other processes write meanwhile. */
+/** PostgreSQL: a read-only, consistent view of the live database, whatever other processes write meanwhile. */
 interface Snapshot {
   /** Every table with its row count. */
   counts: Map<string, number>;
@@ -113,7 +115,24 @@ interface Snapshot {
   /** The scan objects the snapshot's rows name. */
   objects: string[];
   /** Writes the database into the archive (format 2); `onRows` as tables are done. */
-  write(writer: Writer, onRows: (n: number) => void): Promise<{ image?: { pageSize: number; sha256: string } }>;
+  write(writer: Writer, onRows: (n: number) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A backup being written to its temp file: a snapshot of the database (and the master keys a restore will
+ * need), the database put into the archive, then the scan objects, then the manifest. PostgreSQL: on this
+ * thread; SQLite: on a worker thread (backup-sqlite.ts).
+ */
+interface BackupJob {
+  snapshot: BackupSnapshot;
+  /** The database into the archive; `onRows` as tables are done. */
+  database(onRows: (n: number) => void): Promise<void>;
+  object(name: string, bytes: Buffer): Promise<void>;
+  /** A scan object a row names that the store no longer has (erased since the snapshot, or lost). */
+  missingObject(): void;
+  /** The manifest written and the archive ended: the file is whole (not yet fsynced). */
+  finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'>): Promise<BackupManifest>;
   close(): Promise<void>;
 }
 
@@ -189,47 +208,42 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   const sqliteFile = () => (strapi.db as any).config.connection.connection.filename as string;
   const sqliteTables = (db: any): string[] => db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all();
 
-  const sqliteSnapshot = async (): Promise<Snapshot> => {
-    // A connection of its own, read-only, in one read transaction: with WAL it sees one state of the file
-    // while the app's own connection goes on writing; the image is serialized inside that transaction.
-    const Database = require('better-sqlite3');
-    const db = new Database(sqliteFile(), { readonly: true, fileMustExist: true });
+  const sqliteJob = async (r: ReturnType<typeof ring>, begin: BackupBegin, temp: string): Promise<BackupJob> => {
+    const job = await startSqliteBackup({ dbFile: sqliteFile(), temp, key: backupKey(r), begin, dataKeys: dataKeyTable(), scans: scanTable() });
+    const rows = [...job.snapshot.counts.values()].reduce((a, b) => a + b, 0);
+    return {
+      ...job,
+      async database(onRows) {
+        await job.imaged;
+        onRows(rows);
+      },
+    };
+  };
+
+  const postgresJob = async (r: ReturnType<typeof ring>, begin: BackupBegin, temp: string): Promise<BackupJob> => {
+    const snap = await postgresSnapshot();
     try {
-      db.exec('BEGIN');
-      const tables = sqliteTables(db);
-      const counts = new Map<string, number>(tables.map((t) => [t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get())]));
-      const keys = dataKeyTable();
-      const scans = scanTable();
-      const masters: Record<string, number> = tables.includes(keys.name)
-        ? Object.fromEntries(db.prepare(`select ${quote(keys.masterColumn)} as v, count(*) as n from ${quote(keys.name)} group by 1`).all().map((r: any) => [String(r.v), Number(r.n)]))
-        : {};
-      const objects: string[] = tables.includes(scans.name) ? db.prepare(`select ${quote(scans.objectColumn)} from ${quote(scans.name)} order by id`).pluck().all().map(String) : [];
+      const needsMasterKeys = [...new Set([r.active.id, ...Object.keys(snap.masters).sort()])];
+      const writer = createBackupWriter(backupKey(r), begin, { needsMasterKeys });
+      const written = pipeline(writer.stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+      written.catch(() => {}); // awaited in finish(); a failure also ends the writes
       return {
-        counts,
-        masters,
-        objects,
-        async write(writer, onRows) {
-          const image: Buffer = db.serialize();
-          // The image in rollback-journal mode (header bytes 18–19): SQLite deserializes no WAL-mode image; the
-          // database it is restored into keeps its own journal mode.
-          image[18] = 1;
-          image[19] = 1;
-          const pageSize = Number(db.pragma('page_size', { simple: true }));
-          for (const t of tables) writer.imageTable(t, db.prepare(`pragma table_info(${quote(t)})`).all().map((c: any) => c.name), counts.get(t)!);
-          const sha256 = createHash('sha256').update(image).digest('hex');
-          await writer.image(image);
-          onRows([...counts.values()].reduce((a, b) => a + b, 0));
-          return { image: { pageSize, sha256 } };
+        snapshot: { counts: snap.counts, masters: snap.masters, objects: snap.objects, needsMasterKeys },
+        async database(onRows) {
+          await snap.write(writer, onRows);
+          await snap.close();
         },
-        async close() {
-          if (db.open) {
-            db.exec('COMMIT');
-            db.close();
-          }
+        object: (name, bytes) => writer.object(name, bytes),
+        missingObject: () => writer.missingObject(),
+        async finish(extra) {
+          const manifest = await writer.finish(extra);
+          await written;
+          return manifest;
         },
+        close: () => snap.close(),
       };
     } catch (e) {
-      db.close();
+      await snap.close().catch(() => {});
       throw e;
     }
   };
@@ -296,7 +310,6 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             if (size) await writer.copy(Buffer.concat(pending));
             onRows(counts.get(t)!);
           }
-          return {};
         },
         close: () => end('commit'),
       };
@@ -529,27 +542,20 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
       const file = `idv-backup-${stamp}-${randomBytes(3).toString('hex')}.idvb`;
       const temp = path.join(d, `.${file}.${process.pid}.part`);
-      let snapshot: Snapshot | null = null;
+      let job: BackupJob | null = null;
       try {
         await fs.promises.mkdir(d, { recursive: true, mode: 0o700 });
         await fs.promises.chmod(d, 0o700);
         await removeStaleTemps(d, TEMP_FILE);
         const r = ring();
         const begin = { format: BACKUP_FORMAT, createdAt: new Date().toISOString(), client: client(), ...versions(), masterKeyId: r.active.id };
-        snapshot = client() === 'postgres' ? await postgresSnapshot() : await sqliteSnapshot();
-        const { masters, objects } = snapshot;
-        const total = [...snapshot.counts.values()].reduce((a, b) => a + b, 0) + objects.length;
+        job = client() === 'postgres' ? await postgresJob(r, begin, temp) : await sqliteJob(r, begin, temp);
+        // needsMasterKeys: which master keys a restore will need (the snapshot's data keys are wrapped under these).
+        const { masters, objects, needsMasterKeys } = job.snapshot;
+        const total = [...job.snapshot.counts.values()].reduce((a, b) => a + b, 0) + objects.length;
         let done = 0;
         opts.onProgress?.(0, total);
-        // Which master keys a restore will need: the snapshot's data keys are wrapped under these.
-        const needsMasterKeys = [...new Set([r.active.id, ...Object.keys(masters).sort()])];
-        const writer = createBackupWriter(backupKey(r), begin, { needsMasterKeys });
-        const written = pipeline(writer.stream, fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
-        written.catch(() => {}); // awaited below; a failure also ends the writes above
-
-        const { image } = await snapshot.write(writer, (n) => opts.onProgress?.((done += n), total));
-        await snapshot.close();
-        snapshot = null;
+        await job.database((n) => opts.onProgress?.((done += n), total));
         // Scan objects never change once written (a new object gets a new name): those the snapshot's rows
         // name, copied after it. One erased since then is gone from the store: counted as missing.
         const store = getService(strapi, 'scans').store();
@@ -558,13 +564,14 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           try {
             sealed = await store.get(name);
           } catch {
-            writer.missingObject();
+            job.missingObject();
           }
-          if (sealed) await writer.object(name, sealed);
+          if (sealed) await job.object(name, sealed);
           opts.onProgress?.(++done, total);
         }
-        const manifest = await writer.finish({ dataKeyMasterKeys: masters, image });
-        await written;
+        const manifest = await job.finish({ dataKeyMasterKeys: masters });
+        await job.close();
+        job = null;
         // The file's SHA-256 on another core while this one waits for the fsync.
         const digest = fileDigest(temp);
         digest.catch(() => {});
@@ -613,7 +620,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         if (s3Error) throw new BackupS3Error(result, s3Error);
         return result;
       } catch (e) {
-        await snapshot?.close().catch(() => {});
+        await job?.close().catch(() => {});
         await fs.promises.rm(temp, { force: true }).catch(() => {});
         const s3Failed = e instanceof BackupS3Error;
         await audit()
