@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createBackupWriter, type BackupBegin, type BackupManifest } from '../crypto/backup-archive';
 import type { DataKey } from '../crypto/aead';
-import { asBuffer, fromThreadError, toThreadError, type ThreadError } from './backup-stage';
+import { asBuffer, fromThreadError, movable, quote, sqliteTables, toThreadError, type ThreadError } from './backup-stage';
 
 /**
  * A SQLite backup's archive, written on a worker thread: a read-only connection of its own in one read
@@ -43,8 +43,6 @@ type FromWorker =
   | { ack: true }
   | { manifest: BackupManifest }
   | { error: ThreadError };
-
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * Starts the worker; resolves once its snapshot is read (the image is then being written). `imaged` settles when
@@ -92,7 +90,7 @@ export const startSqliteBackup = async (task: SqliteBackupTask) => {
     imaged,
     /** A scan object's sealed bytes into the archive (moved to the worker when they are alone in their buffer, else copied). */
     async object(name: string, bytes: Buffer) {
-      const moved = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+      const moved = movable(bytes);
       const acked = next();
       send({ object: name, bytes: moved }, [moved.buffer as ArrayBuffer]);
       await acked;
@@ -121,7 +119,7 @@ const work = async (task: SqliteBackupTask) => {
   };
   try {
     db.exec('BEGIN');
-    const tables: string[] = db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all();
+    const tables = sqliteTables(db);
     const counts = new Map<string, number>(tables.map((t) => [t, Number(db.prepare(`select count(*) from ${quote(t)}`).pluck().get())]));
     const { dataKeys: k, scans } = task;
     const masters: Record<string, number> = tables.includes(k.name)

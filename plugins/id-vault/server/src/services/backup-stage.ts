@@ -181,6 +181,12 @@ type WorkerReply = { bytes: number } | { done: Verified } | { error: ThreadError
 
 /** A Buffer again (a structured clone hands Uint8Arrays over), without copying. */
 export const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** Bytes in an ArrayBuffer of their own, to move to another thread: `b` itself when it fills its buffer, else a copy. */
+export const movable = (b: Uint8Array): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b));
+/** A table or column name quoted for SQL (SQLite and PostgreSQL). */
+export const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+/** A SQLite database's own tables (better-sqlite3 connection), by name. */
+export const sqliteTables = (db: any): string[] => db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all();
 /** A frame as the worker made it: its bytes (and a format-1 row's byte values) Buffers again. */
 const fromClone = (f: BackupFrame): BackupFrame => {
   if (f.type === 'rows') return { ...f, rows: f.rows.map((r) => r.map((v) => (v instanceof Uint8Array ? asBuffer(v) : v))) };
@@ -229,9 +235,9 @@ if (!isMainThread && (workerData as WorkerTask)?.idVaultBackupStage) {
       const frames =
         done.frames?.map((f) => {
           if (!('bytes' in f) || !f.bytes.length) return f;
-          const bytes = f.bytes.byteLength === f.bytes.buffer.byteLength ? f.bytes : Buffer.from(new Uint8Array(f.bytes));
+          const bytes = movable(f.bytes);
           moved.add(bytes.buffer as ArrayBuffer);
-          return { ...f, bytes };
+          return { ...f, bytes: bytes as Buffer };
         }) ?? null;
       parentPort!.postMessage({ done: { ...done, frames } } satisfies WorkerReply, [...moved]);
     },

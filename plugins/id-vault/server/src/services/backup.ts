@@ -27,7 +27,7 @@ import type { Caller } from '../domain';
 import { createBackupBucket, type BackupBucket } from '../scans/store';
 import type { BackupConfig } from '../config';
 import { startSqliteBackup, type BackupSnapshot } from './backup-sqlite';
-import { READ_CHUNK, fileDigest, removeStaleTemps, restoreTempOf, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
+import { READ_CHUNK, fileDigest, quote, removeStaleTemps, restoreTempOf, sqliteTables, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
@@ -144,8 +144,6 @@ interface BackupJob {
 export const verifyKeeping = async (file: string, ring: ReturnType<typeof parseMasterKeys>, onBytes?: (n: number) => void, keepBytes = restoreMemory(), dbFile?: string): Promise<Verified> =>
   dbFile ? verifyStagingImage(file, ring, restoreTempOf(dbFile), { onBytes, keepBytes }) : verifyAndStage(file, ring, { onBytes, keepBytes });
 
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
 /** Tables in an order where every table comes after those its foreign keys point to (cycles: by name). */
 const byDependencies = (tables: string[], parents: Map<string, Set<string>>): string[] => {
   const out: string[] = [];
@@ -206,7 +204,6 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
   };
 
   const sqliteFile = () => (strapi.db as any).config.connection.connection.filename as string;
-  const sqliteTables = (db: any): string[] => db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all();
 
   const sqliteJob = async (r: ReturnType<typeof ring>, begin: BackupBegin, temp: string): Promise<BackupJob> => {
     const job = await startSqliteBackup({ dbFile: sqliteFile(), temp, key: backupKey(r), begin, dataKeys: dataKeyTable(), scans: scanTable() });
