@@ -459,41 +459,68 @@ test('kill -9 during a backup leaves no file under a final name; kill -9 during 
   expect(after.documents.map((d: any) => d.documentNumber)).toEqual(['E17020002']);
 });
 
-test('Settings → Backups: list, back up now and download need backup.manage; a download is audited; other names are 404', async () => {
+test('Settings → Backups: list, back up now and download need backup.manage; back up now runs in the background, one at a time; a download is audited; other names are 404', async () => {
   const admin = bearer(await adminSession(app!, 'strapi-super-admin'));
   const editor = bearer(await adminSession(app!, 'strapi-editor'));
   for (const [method, url] of [['get', '/id-vault/backups'], ['post', '/id-vault/backups'], ['get', `/id-vault/backups/${backups()[0]}/download`]] as const) {
     expect((await (app!.http() as any)[method](url).set(editor)).status).toBe(403);
   }
   const kept = backups();
-  const now = await app!.http().post('/id-vault/backups').set(admin).send({});
-  expect(now.status).toBe(201);
-  expect(now.body.data).toMatchObject({ masterKeyId: 'test1', scans: 0 });
-  expect(backups()).toHaveLength(kept.length + 1);
+  // Two clicks at once: one backup starts (202, at once), the other is told one is being written.
+  const clicks = await Promise.all([0, 1].map(() => app!.http().post('/id-vault/backups').set(admin).send({})));
+  expect(clicks.map((r) => r.status).sort()).toEqual([202, 409]);
+  const started = clicks.find((r) => r.status === 202)!.body.data;
+  expect(started).toMatchObject({ file: expect.stringMatching(/^idv-backup-\d{8}T\d{6}Z-[0-9a-f]{6}\.idvb$/), trigger: 'admin', pid: expect.any(Number) });
+  expect(clicks.find((r) => r.status === 409)!.body.error).toMatchObject({ name: 'BackupRunning' });
+  // The page follows it until it is written.
+  let list: any;
+  for (let i = 0; ; i++) {
+    list = await app!.http().get('/id-vault/backups').set(admin);
+    expect(list.status).toBe(200);
+    if (!list.body.data.running.length) break;
+    expect(list.body.data.running).toEqual([expect.objectContaining({ file: started.file, startedAt: started.startedAt })]);
+    expect(i).toBeLessThan(300);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(backups()).toEqual([...kept, started.file].sort());
   const created = (await auditActions('backup.created')).at(-1);
   expect(created).toMatchObject({ outcome: 'success', actor_type: 'admin' });
-
-  const list = await app!.http().get('/id-vault/backups').set(admin);
-  expect(list.status).toBe(200);
   expect(list.body.data.files.map((f: any) => f.file)).toEqual([...backups()].reverse());
-  expect(list.body.data.files[0]).toMatchObject({ file: now.body.data.file, bytes: now.body.data.bytes, masterKeyId: 'test1' });
-  expect(list.body.data).toMatchObject({ keep: 30, cron: '0 2 * * *', lastSuccess: { file: now.body.data.file, trigger: 'admin' } });
+  const now = list.body.data.files.find((f: any) => f.file === started.file);
+  expect(now).toMatchObject({ bytes: fs.statSync(path.join(dirs.backups, started.file)).size, masterKeyId: 'test1' });
+  expect(list.body.data).toMatchObject({ keep: 30, cron: '0 2 * * *', lastSuccess: { file: started.file, trigger: 'admin' } });
+
+  // Another live process's backup (its temp file in the directory) is listed as running, and holds back a new one.
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  const temp = path.join(dirs.backups, `.idv-backup-20261207T010203Z-abcdef.idvb.${other.pid}.part`);
+  fs.writeFileSync(temp, '');
+  try {
+    const busy = await app!.http().get('/id-vault/backups').set(admin);
+    expect(busy.body.data.running).toEqual([{ file: 'idv-backup-20261207T010203Z-abcdef.idvb', startedAt: '2026-12-07T01:02:03Z', pid: other.pid, trigger: null, done: null, total: null }]);
+    const refused = await app!.http().post('/id-vault/backups').set(admin).send({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toBe(`a backup is being written (started 2026-12-07T01:02:03Z, by process ${other.pid}); wait for it to finish`);
+    expect(backups()).toEqual([...kept, started.file].sort());
+  } finally {
+    other.kill('SIGKILL');
+    fs.rmSync(temp, { force: true });
+  }
   expect(list.body.data.files.map((f: any) => f.needsMasterKeys)).toEqual(backups().map(() => ['test1']));
   // The Keys page says how many kept backups need each master key.
   const keys = await app!.http().get('/id-vault/keys').set(admin);
   expect(keys.body.data.masterKeys).toEqual([expect.objectContaining({ masterKeyId: 'test1', active: true, backups: backups().length })]);
 
-  const dl = await app!.http().get(`/id-vault/backups/${now.body.data.file}/download`).set(admin).buffer(true).parse((res, cb) => {
+  const dl = await app!.http().get(`/id-vault/backups/${now.file}/download`).set(admin).buffer(true).parse((res, cb) => {
     const parts: Buffer[] = [];
     res.on('data', (c: Buffer) => parts.push(c));
     res.on('end', () => cb(null, Buffer.concat(parts)));
   });
   expect(dl.status).toBe(200);
-  expect(dl.headers['content-disposition']).toBe(`attachment; filename="${now.body.data.file}"`);
+  expect(dl.headers['content-disposition']).toBe(`attachment; filename="${now.file}"`);
   expect(dl.headers['cache-control']).toBe('no-store');
-  expect((dl.body as Buffer).equals(fs.readFileSync(path.join(dirs.backups, now.body.data.file)))).toBe(true);
+  expect((dl.body as Buffer).equals(fs.readFileSync(path.join(dirs.backups, now.file)))).toBe(true);
   expect((await auditActions('backup.downloaded')).at(-1)).toMatchObject({ outcome: 'success', actor_type: 'admin' });
-  for (const name of ['..%2F..%2Fpackage.json', 'idv-backup-x.idvb', `${now.body.data.file}.part`]) {
+  for (const name of ['..%2F..%2Fpackage.json', 'idv-backup-x.idvb', `${now.file}.part`]) {
     expect((await app!.http().get(`/id-vault/backups/${name}/download`).set(admin)).status).toBe(404);
   }
 });

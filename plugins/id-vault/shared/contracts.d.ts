@@ -97,3 +97,15 @@ export interface RevealRequest {
 export interface RevealResponse {
   data: { documentId: string; values: Record<string, string | null> };
 }
+
+/** GET /id-vault/backups `running[]`, POST /id-vault/backups (202): a backup being written. Who asked and how far it is: only for the answering process's own. */
+export interface RunningBackup {
+  /** The file it will be, `idv-backup-<UTC time>-<random>.idvb`. */
+  file: string;
+  startedAt: string;
+  pid: number;
+  trigger: string | null;
+  /** Rows and scan objects written of `total` (null: not counted yet, or another process's backup). */
+  done: number | null;
+  total: number | null;
+}

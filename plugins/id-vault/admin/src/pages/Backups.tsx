@@ -1,10 +1,11 @@
 import * as React from 'react';
 import { Badge, Box, Button, Flex, Table, Tbody, Td, Th, Thead, Tr, Typography } from '@strapi/design-system';
 import { Download } from '@strapi/icons';
-import { Layouts, Page } from '@strapi/strapi/admin';
+import { Layouts, Page, useNotification } from '@strapi/strapi/admin';
 import { useIntl } from 'react-intl';
 import { useDownload } from '../download';
 import { PERMISSIONS, t, useVaultApi } from '../utils';
+import type { RunningBackup } from '../../../shared/contracts';
 
 interface Run {
   at: string;
@@ -19,6 +20,8 @@ interface BackupsStatus {
   /** ID_VAULT_BACKUP_S3 is on; `s3Error`: the bucket could not be listed (the error's kind). */
   s3: boolean;
   s3Error: string | null;
+  /** Backups being written now (this process's with its progress; other processes' on this machine without). */
+  running: RunningBackup[];
   lastSuccess: Run | null;
   lastFailure: Run | null;
   keep: number;
@@ -29,25 +32,44 @@ interface BackupsStatus {
 /**
  * Settings → ID Vault → Backups (`backup.manage`): the kept backups (newest first) with size and the master
  * key each needs, the last success and failure, "Back up now", and downloads (the encrypted file as it is;
- * recorded as backup.downloaded). With ID_VAULT_BACKUP_S3, whether each file is in the S3 bucket too, and the
+ * recorded as backup.downloaded). "Back up now" starts a backup on the server and the page follows it (polling
+ * every 2 s while one is being written), then says how it ended. With ID_VAULT_BACKUP_S3, whether each file is in the S3 bucket too, and the
  * files only there. Restores run from the command line; the page says how.
  */
 const BackupsPage = () => {
   const { formatMessage, formatDate, formatNumber } = useIntl();
   const { get, post, run } = useVaultApi();
+  const { toggleNotification } = useNotification();
   const { busy: downloading, download } = useDownload();
   const [status, setStatus] = React.useState<BackupsStatus | null>();
-  const [working, setWorking] = React.useState(false);
+  const [starting, setStarting] = React.useState(false);
+  /** The backup this page started, until a status read after it shows it ended (the page then says how). */
+  const started = React.useRef<string | null>(null);
 
-  const load = React.useCallback(async () => setStatus((await run(get<{ data: BackupsStatus }>('/id-vault/backups')))?.data ?? null), [get, run]);
+  const load = React.useCallback(async () => {
+    const next = (await run(get<{ data: BackupsStatus }>('/id-vault/backups')))?.data ?? null;
+    setStatus(next);
+    const file = started.current;
+    if (!next || !file || next.running.some((b) => b.file === file)) return;
+    started.current = null;
+    if (next.lastSuccess?.file === file) toggleNotification({ type: 'success', message: formatMessage(t('backups.created', 'Backup written.')) });
+    else if (next.lastFailure?.file === file) toggleNotification({ type: 'danger', message: formatMessage(t('backups.failed', 'The backup failed ({error}).'), { error: next.lastFailure.error ?? '' }) });
+  }, [get, run, toggleNotification, formatMessage]);
   React.useEffect(() => {
     load();
   }, [load]);
+  const writing = (status?.running.length ?? 0) > 0;
+  React.useEffect(() => {
+    if (!writing) return;
+    const timer = setTimeout(load, 2000);
+    return () => clearTimeout(timer);
+  }, [status, writing, load]);
 
   const backUpNow = async () => {
-    setWorking(true);
-    await run(post('/id-vault/backups', {}), t('backups.created', 'Backup written.'));
-    setWorking(false);
+    setStarting(true);
+    const begun = await run(post<{ data: RunningBackup }>('/id-vault/backups', {}));
+    started.current = begun?.data.file ?? null;
+    setStarting(false);
     load();
   };
 
@@ -68,7 +90,7 @@ const BackupsPage = () => {
           { cron: status.cron, keep: status.keep },
         )}
         primaryAction={
-          <Button onClick={backUpNow} loading={working} disabled={working}>
+          <Button onClick={backUpNow} loading={starting || writing} disabled={starting || writing}>
             {formatMessage(t('backups.now', 'Back up now'))}
           </Button>
         }
@@ -82,6 +104,16 @@ const BackupsPage = () => {
                   ? formatMessage(t('backups.last-success', 'Last success: {at} ({size}).'), { at: when(status.lastSuccess.at), size: size(status.lastSuccess.bytes ?? 0) })
                   : formatMessage(t('backups.last-success.never', 'No backup has been written yet.'))}
               </Typography>
+              {status.running.map((b) => (
+                <Typography key={b.file} fontWeight="bold">
+                  {b.total
+                    ? formatMessage(t('backups.running.progress', 'A backup is being written (started {at}): {percent} done.'), {
+                        at: when(b.startedAt),
+                        percent: formatNumber((b.done ?? 0) / b.total, { style: 'percent' }),
+                      })
+                    : formatMessage(t('backups.running', 'A backup is being written (started {at}).'), { at: when(b.startedAt) })}
+                </Typography>
+              ))}
               {status.lastFailure && (
                 <Typography textColor="danger600">
                   {formatMessage(t('backups.last-failure', 'Last failure: {at} ({error}). See the audit log (backup.failed) and the server log.'), {

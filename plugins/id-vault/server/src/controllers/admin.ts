@@ -82,8 +82,8 @@ export default ({ strapi }: { strapi: Core.Strapi }) => {
       ctx.body = { data: await getService(strapi, 'backup').status() };
     },
     async createBackup(ctx: any) {
-      ctx.status = 201;
-      ctx.body = { data: await getService(strapi, 'backup').create({ trigger: 'admin', caller: (await access().current()).caller }) };
+      ctx.status = 202;
+      ctx.body = { data: await getService(strapi, 'backup').start((await access().current()).caller) };
     },
     async downloadBackup(ctx: any) {
       const { file, bytes, stream } = await getService(strapi, 'backup').download(ctx.params.file, (await access().current()).caller);

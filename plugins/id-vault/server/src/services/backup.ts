@@ -23,11 +23,13 @@ import {
 import { onceAcrossProcesses } from '../utils/jobs';
 import { getService, UIDS } from '../utils/strapi';
 import { errors } from '@strapi/utils';
+import { scanError as httpError } from '../scans/errors';
 import type { Caller } from '../domain';
+import type { RunningBackup } from '../../../shared/contracts';
 import { createBackupBucket, type BackupBucket } from '../scans/store';
 import type { BackupConfig } from '../config';
 import { startSqliteBackup, type BackupSnapshot } from './backup-sqlite';
-import { READ_CHUNK, fileDigest, quote, removeStaleTemps, restoreTempOf, sqliteTables, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
+import { READ_CHUNK, alive, fileDigest, quote, removeStaleTemps, restoreTempOf, sqliteTables, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;
@@ -96,6 +98,10 @@ export interface Loaded {
 }
 
 type Progress = (done: number, total: number) => void;
+
+/** Another backup is being written: a second one waits for it (two at once would double the load, and in one process the second's sweep of stale temp files would take the first's). */
+const busyError = (b: RunningBackup) =>
+  httpError(409, 'BackupRunning', `a backup is being written (started ${b.startedAt}${b.pid === process.pid ? '' : `, by process ${b.pid}`}); wait for it to finish`);
 type Writer = ReturnType<typeof createBackupWriter>;
 /** Rows of a query with `?` parameters, whatever runs it (knex, a transaction, a better-sqlite3 database). */
 type Query = (sql: string, params?: unknown[]) => Promise<any[]>;
@@ -524,9 +530,25 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
     };
   };
 
+  /** This process's backup in progress (at most one). */
+  let current: RunningBackup | null = null;
+  /** Backups being written now: this process's, with its progress, and those of other live processes on this machine (their temp files in the directory). */
+  const running = async (): Promise<RunningBackup[]> => {
+    const out: RunningBackup[] = current ? [{ ...current }] : [];
+    for (const name of await fs.promises.readdir(dir()).catch(() => [] as string[])) {
+      const pid = Number(TEMP_FILE.exec(name)?.[1]);
+      if (!pid || pid === process.pid || !alive(pid)) continue;
+      const file = name.slice(1).replace(/\.\d+\.part$/, '');
+      const startedAt = BACKUP_FILE.test(file) ? createdAtOf(file) : (await fs.promises.stat(path.join(dir(), name)).catch(() => null))?.mtime.toISOString();
+      if (startedAt) out.push({ file, startedAt, pid, trigger: null, done: null, total: null });
+    }
+    return out;
+  };
+
   const service = {
     dir,
     list,
+    running,
 
     /**
      * Writes one backup (`trigger`: who asked — cli, job, admin). Records backup.created with counts, size and
@@ -540,9 +562,15 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       const file = `idv-backup-${stamp}-${randomBytes(3).toString('hex')}.idvb`;
       const temp = path.join(d, `.${file}.${process.pid}.part`);
       let job: BackupJob | null = null;
+      let mine: RunningBackup | null = null;
       try {
+        // One backup at a time: this process's (checked and claimed before the first await), then other processes' temp files.
+        if (current) throw busyError(current);
+        current = mine = { file, startedAt: createdAtOf(file), pid: process.pid, trigger, done: null, total: null };
         await fs.promises.mkdir(d, { recursive: true, mode: 0o700 });
         await fs.promises.chmod(d, 0o700);
+        const other = (await running()).find((b) => b.pid !== process.pid);
+        if (other) throw busyError(other);
         await removeStaleTemps(d, TEMP_FILE);
         const r = ring();
         const begin = { format: BACKUP_FORMAT, createdAt: new Date().toISOString(), client: client(), ...versions(), masterKeyId: r.active.id };
@@ -550,9 +578,13 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
         // needsMasterKeys: which master keys a restore will need (the snapshot's data keys are wrapped under these).
         const { masters, objects, needsMasterKeys } = job.snapshot;
         const total = [...job.snapshot.counts.values()].reduce((a, b) => a + b, 0) + objects.length;
+        const progress = (done: number) => {
+          Object.assign(mine!, { done, total });
+          opts.onProgress?.(done, total);
+        };
         let done = 0;
-        opts.onProgress?.(0, total);
-        await job.database((n) => opts.onProgress?.((done += n), total));
+        progress(0);
+        await job.database((n) => progress((done += n)));
         // Scan objects never change once written (a new object gets a new name): those the snapshot's rows
         // name, copied after it. One erased since then is gone from the store: counted as missing.
         const store = getService(strapi, 'scans').store();
@@ -564,7 +596,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
             job.missingObject();
           }
           if (sealed) await job.object(name, sealed);
-          opts.onProgress?.(++done, total);
+          progress(++done);
         }
         const manifest = await job.finish({ dataKeyMasterKeys: masters });
         await job.close();
@@ -629,7 +661,21 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
           })
           .catch(() => {});
         throw e;
+      } finally {
+        if (mine && current === mine) current = null;
       }
+    },
+
+    /**
+     * Back up now (the Backups page): starts a backup in the background and answers at once with it (409 while
+     * one is being written, here or by another process on this machine). Its end is recorded as ever
+     * (backup.created or backup.failed); the page follows it in status().running.
+     */
+    async start(caller: Caller): Promise<RunningBackup> {
+      const busy = (await running())[0] ?? current; // current: claimed while running() read the directory
+      if (busy) throw busyError(busy);
+      service.create({ trigger: 'admin', caller }).catch((e) => strapi.log.warn(`id-vault: a backup asked for in the admin panel failed (${safeError(e)}); see backup.failed in the audit log`));
+      return { ...current! };
     },
 
     /** The Backups page: kept files (newest first), the last success and failure (from the audit trail), the settings. */
@@ -648,6 +694,7 @@ const backup = ({ strapi }: { strapi: Core.Strapi }) => {
       };
       return {
         ...(await service.listing()),
+        running: await running(),
         lastSuccess: await last('backup.created'),
         lastFailure: await last('backup.failed'),
         keep: keep(),
