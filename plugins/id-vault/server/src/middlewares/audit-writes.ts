@@ -3,6 +3,7 @@ import { errors } from '@strapi/utils';
 import { touchesRelation } from '../domain';
 import { getService } from '../utils/strapi';
 import { asDocumentWrite } from '../utils/caller';
+import { holdingBookkeeping } from '../utils/sql';
 import type { DocumentMiddleware } from './index';
 
 const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
@@ -36,17 +37,20 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
     if (!WRITES.has(action) || !getService(strapi, 'fields').of(uid).length) return next();
     const event = { action: `${subjectName(uid)}.${action}`, subjectUid: uid };
     try {
-      // The write and its event in one transaction: both commit, or neither.
-      return await strapi.db.transaction(async () => {
-        const result = await asDocumentWrite(next);
-        await audit().record({
-          ...event,
-          outcome: 'success',
-          subjectId: result?.documentId ?? params.documentId ?? null,
-          fields: action === 'update' ? changedFields(uid, params.data, ctx.before) : action === 'create' ? changedFields(uid, params.data, null) : [],
-        });
-        return result;
-      });
+      // The write and its event in one transaction: both commit, or neither. Its bookkeeping rows (data key,
+      // blind-index rows, this event) go to the database together at its end (PostgreSQL: one statement).
+      return await strapi.db.transaction(() =>
+        holdingBookkeeping(strapi, async () => {
+          const result = await asDocumentWrite(next);
+          await audit().record({
+            ...event,
+            outcome: 'success',
+            subjectId: result?.documentId ?? params.documentId ?? null,
+            fields: action === 'update' ? changedFields(uid, params.data, ctx.before) : action === 'create' ? changedFields(uid, params.data, null) : [],
+          });
+          return result;
+        })
+      );
     } catch (e) {
       await audit().record({
         ...event,

@@ -282,7 +282,7 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     };
     if (!strapi.db.inTransaction()) return insertOutsideTransaction(row);
     await strapi.db.transaction(async ({ onCommit }: any) => {
-      await insertRows(strapi, meta().tableName, [row]);
+      await insertRows(strapi, meta().tableName, [row], { holdable: true });
       onCommit(kick);
     });
   };

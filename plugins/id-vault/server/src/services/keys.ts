@@ -95,7 +95,8 @@ const keys = ({ strapi }: { strapi: Core.Strapi }) => {
     const dk = newDataKey();
     const t = table();
     const row = { [t.col('ref')]: ref, [t.col('keyId')]: dk.id, [t.col('wrapped')]: wrapDataKey(getRing(), dk), [t.col('masterKeyId')]: getRing().active.id, ...stamps(strapi) };
-    const inserted = await insertRows(strapi, t.name, [row], { ignoreConflictOn: t.col('ref'), returning: t.col('keyId') });
+    // A fresh ref's key may be held for the end of the write (utils/sql.ts holdingBookkeeping): a clash then fails the write.
+    const inserted = await insertRows(strapi, t.name, [row], { ignoreConflictOn: t.col('ref'), returning: t.col('keyId'), holdable: fresh });
     if (!inserted.length) {
       // Another writer created it first (unique ref): use theirs.
       const theirs = await select(ref);

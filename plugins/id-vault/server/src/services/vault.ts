@@ -174,7 +174,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
       if (!tokens.size) return;
       const t = table(UIDS.blindIndex);
       // A document whose data key was created by this very write has no index rows yet.
-      if (!newDocument) await deleteRows(strapi, t.name, { [t.col('subject')]: uid, [t.col('docId')]: docId }, t.col('field'), [...tokens.keys()]);
+      if (!newDocument) await deleteRows(strapi, t.name, { [t.col('subject')]: uid, [t.col('docId')]: docId }, t.col('field'), [...tokens.keys()], { holdable: true });
       const rows = [...tokens].flatMap(([field, list]) =>
         list.map(({ token, version }) => ({
           [t.col('subject')]: uid,
@@ -185,7 +185,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
           ...stamps(strapi),
         }))
       );
-      await insertRows(strapi, t.name, rows);
+      await insertRows(strapi, t.name, rows, { holdable: true });
     },
 
     async dropIndex(uid: string, docIds: string[]): Promise<void> {
