@@ -48,6 +48,7 @@ export const execute = (strapi: Core.Strapi, sql: string, bindings: unknown[]): 
 
 /** A bookkeeping statement held back for the end of a document write (PostgreSQL): its SQL, bindings, and how many rows it must insert (else the write fails). */
 interface HeldStatement {
+  table: string;
   sql: string;
   bindings: unknown[];
   mustInsert?: number;
@@ -84,14 +85,20 @@ export const holdingBookkeeping = async <T>(strapi: Core.Strapi, fn: () => Promi
   } finally {
     h.open = false; // a continuation that outlives the write runs its statements itself
   }
-  if (!h.statements.length) return result;
-  const ctes = h.statements.map((st, i) => `h${i} as (${st.sql}${st.mustInsert !== undefined ? ' returning 1' : ''})`);
-  const counted = h.statements.flatMap((st, i) => (st.mustInsert !== undefined ? [`(select count(*) from h${i}) as n${i}`] : []));
-  const [row] = await execute(strapi, `with ${ctes.join(', ')} select ${counted.length ? counted.join(', ') : '1 as done'}`, h.statements.flatMap((st) => st.bindings));
-  h.statements.forEach((st, i) => {
+  await sendHeld(strapi, h);
+  return result;
+};
+
+/** The statements held so far, as one statement; throws when a held INSERT that must insert its rows did not. */
+const sendHeld = async (strapi: Core.Strapi, h: Held): Promise<void> => {
+  const statements = h.statements.splice(0);
+  if (!statements.length) return;
+  const ctes = statements.map((st, i) => `h${i} as (${st.sql}${st.mustInsert !== undefined ? ' returning 1' : ''})`);
+  const counted = statements.flatMap((st, i) => (st.mustInsert !== undefined ? [`(select count(*) from h${i}) as n${i}`] : []));
+  const [row] = await execute(strapi, `with ${ctes.join(', ')} select ${counted.length ? counted.join(', ') : '1 as done'}`, statements.flatMap((st) => st.bindings));
+  statements.forEach((st, i) => {
     if (st.mustInsert !== undefined && Number(row?.[`n${i}`]) !== st.mustInsert) throw new Error('id-vault: a bookkeeping row of this write clashed with another writer\'s; nothing was written');
   });
-  return result;
 };
 
 /** Column values of one row, in `columns` order. */
@@ -118,7 +125,7 @@ export const insertRows = (
   const h = options.holdable ? holding(strapi) : null;
   if (h) {
     // Held: answers as if every row went in (`returning` each row's value); the write fails at its end if one did not.
-    h.statements.push({ sql, bindings, ...(options.ignoreConflictOn ? { mustInsert: rows.length } : {}) });
+    h.statements.push({ table, sql, bindings, ...(options.ignoreConflictOn ? { mustInsert: rows.length } : {}) });
     return Promise.resolve(options.returning ? rows.map((r) => ({ [options.returning!]: r[options.returning!] })) : []);
   }
   return execute(strapi, sql + (options.returning ? ` returning ${quote(options.returning)}` : ''), bindings);
@@ -141,8 +148,13 @@ export const deleteRows = (
   const bindings = [...keys.map((k) => equal[k]), ...inValues];
   const h = options.holdable ? holding(strapi) : null;
   if (h) {
-    h.statements.push({ sql, bindings });
-    return Promise.resolve([]);
+    // One statement's parts all see the same snapshot: a DELETE would not see rows held for the same table
+    // earlier in this write (a second index write of the same document: draft and published). Those go first.
+    const first = h.statements.some((st) => st.table === table) ? sendHeld(strapi, h) : Promise.resolve();
+    return first.then(() => {
+      h.statements.push({ table, sql, bindings });
+      return [];
+    });
   }
   return execute(strapi, sql, bindings);
 };
