@@ -4,9 +4,9 @@
  * `npm run backup:restore -- s3:<file name> [--force]` (ID_VAULT_BACKUP_S3): first downloads the object from
  * the backups' S3 prefix into ID_VAULT_BACKUP_DIR (it is ciphertext; under a temporary name, renamed when
  * whole), then restores that file exactly as a local one.
- *  1. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
+ *  1. Refuses a database that is not empty (any table) unless --force (before reading the archive).
+ *  2. Verifies the whole archive — every segment's tag, every digest of the manifest — before anything is
  *     written: a changed byte or a cut ends here with exit code 1.
- *  2. Refuses a database that is not empty (any table) unless --force.
  *  3. Starts the app on it (which creates the schema), then loads the database (SQLite: the page image written
  *     to a temp file, checked there, then renamed into place; PostgreSQL: every table with COPY in one transaction),
  *     lifecycles bypassed, and decrypts a sample of every encrypted type and a data key of every master key
@@ -117,6 +117,12 @@ const databaseHasTables = async () => {
     process.exit(1);
   }
 
+  // Before the verification, which reads (and on SQLite stages) the whole file: a refusal costs nothing.
+  if (!force && (await databaseHasTables())) {
+    console.error('backup:restore: the database is not empty; restore into an empty database, or add --force to replace everything in it.');
+    process.exit(1);
+  }
+
   console.log(`backup:restore: verifying ${path.basename(file)} (${size} bytes, master key ${keyId}) before writing anything.`);
   const verifyBar = bar('verify bytes');
   verifyBar.start(Math.max(size, 1), 0);
@@ -142,12 +148,6 @@ const databaseHasTables = async () => {
   console.log(
     `backup:restore: verified: taken ${manifest.createdAt} on ${manifest.client} (Strapi ${manifest.strapiVersion}, plugin ${manifest.pluginVersion}), ${Object.keys(manifest.tables).length} tables, ${rows} rows, ${manifest.scans.count} scan objects.`
   );
-
-  if (!force && (await databaseHasTables())) {
-    unstage();
-    console.error('backup:restore: the database is not empty; restore into an empty database, or add --force to replace everything in it.');
-    process.exit(1);
-  }
 
   let app = await loadStrapi();
   let loaded;

@@ -322,10 +322,11 @@ test('a backup with a changed byte, or cut short, is refused before anything is 
   const keyless = await restore(file, '--force').finally(() => (process.env.ID_VAULT_MASTER_KEYS = ring));
   expect(keyless.status).toBe(1);
   expect(keyless.stderr).toMatch(/needs master key test1, which is not in ID_VAULT_MASTER_KEYS; nothing was written\./);
-  // A database that is not empty is refused without --force (after verification, before any write).
+  // A database that is not empty is refused without --force, before the archive is read (nothing staged).
   const busy = await restore(file);
   expect(busy.status).toBe(1);
   expect(busy.stderr).toMatch(/the database is not empty; .* --force/);
+  expect(busy.stdout).not.toMatch(/verifying/);
   for (const f of ['flipped.bin', 'cut.bin', 'cut-at-segment.bin']) fs.rmSync(path.join(dirs.backups, f));
 
   // A backup whose archive is sound but holds a value that does not decrypt (changed in the database before

@@ -98,10 +98,6 @@ export interface Loaded {
 }
 
 type Progress = (done: number, total: number) => void;
-
-/** Another backup is being written: a second one waits for it (two at once would double the load, and in one process the second's sweep of stale temp files would take the first's). */
-const busyError = (b: RunningBackup) =>
-  httpError(409, 'BackupRunning', `a backup is being written (started ${b.startedAt}${b.pid === process.pid ? '' : `, by process ${b.pid}`}); wait for it to finish`);
 type Writer = ReturnType<typeof createBackupWriter>;
 /** Rows of a query with `?` parameters, whatever runs it (knex, a transaction, a better-sqlite3 database). */
 type Query = (sql: string, params?: unknown[]) => Promise<any[]>;
@@ -141,6 +137,10 @@ interface BackupJob {
   finish(extra: Pick<BackupManifest, 'dataKeyMasterKeys'>): Promise<BackupManifest>;
   close(): Promise<void>;
 }
+
+/** Another backup is being written: a second one waits for it (two at once would double the load, and in one process the second's sweep of stale temp files would take the first's). */
+const busyError = (b: RunningBackup) =>
+  httpError(409, 'BackupRunning', `a backup is being written (started ${b.startedAt}${b.pid === process.pid ? '' : `, by process ${b.pid}`}); wait for it to finish`);
 
 /**
  * A restore's first pass (backup-stage.ts): the whole backup read and authenticated, its frames kept while
