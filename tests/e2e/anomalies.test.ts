@@ -5,16 +5,14 @@
  * thresholds are edited there too.
  * Needs the admin panel built first (`npx strapi build`).
  */
-import fs from 'fs';
 import path from 'path';
 import { randomBytes } from 'crypto';
 import { type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, adminSession, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { SHOTS, bootAdminPanel, launchChromium, signedInPage } from '../helpers/browser';
+import { adminUser, adminSession, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { ARCHIVE_ADMIN_ROLE, UIDS } from '../../plugins/id-vault/shared';
 
-const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
 
 let app: TestApp;
@@ -26,14 +24,9 @@ let tripper: { id: number; jwt: string };
 const exportAs = (jwt: string) => app.http().get('/id-vault/customers/export?format=jsonl').set(bearer(jwt));
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  app = await bootStrapi({ serveAdminPanel: true });
+  ({ app, base } = await bootAdminPanel());
   // The archive admin exports plain, as a file (the plain-only-encrypted switch is tested in exports.test.ts).
   app.strapi.config.set('plugin::id-vault.exports', { ...app.strapi.config.get('plugin::id-vault.exports'), plainOnlyEncrypted: false });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
   const person = syntheticPerson(731);
   await systemDocs(app, UIDS.customer).create({ data: { kind: 'personal', name: 'E2E anomaly person', idType: 'resident-id', idNumber: person.idNumber } });
 
@@ -51,9 +44,7 @@ beforeAll(async () => {
   expect((await exportAs(tripper.jwt)).status).toBe(403);
 
   browser = await launchChromium();
-  const admin = await adminUser(app, 'strapi-super-admin');
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(page, base, admin.email, admin.password);
+  page = await signedInPage(browser, base, await adminUser(app, 'strapi-super-admin'));
 });
 
 afterAll(async () => {

@@ -5,15 +5,13 @@
  * the view and links to the log filtered by the customer.
  * Needs the admin panel built first (`npx strapi build`).
  */
-import fs from 'fs';
 import path from 'path';
 import { type Browser, type Locator, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { SHOTS, bootAdminPanel, launchChromium, signedInPage } from '../helpers/browser';
+import { adminUser, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
 const CUSTOMER = 'plugin::id-vault.customer';
-const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 /** What adminUser names a super admin (firstname Test, lastname the role code). */
 const ADMIN_NAME = 'Test strapi-super-admin';
 
@@ -24,12 +22,7 @@ let base: string;
 let customer: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
   const unit = (await systemDocs(app, 'plugin::id-vault.org-unit').create({ data: { name: 'E2E audit unit' } })).documentId;
   const person = syntheticPerson(720);
   customer = (
@@ -38,9 +31,7 @@ beforeAll(async () => {
     })
   ).documentId;
   browser = await launchChromium();
-  const { email, password } = await adminUser(app, 'strapi-super-admin');
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(page, base, email, password);
+  page = await signedInPage(browser, base, await adminUser(app, 'strapi-super-admin'));
 });
 
 afterAll(async () => {

@@ -7,10 +7,9 @@ import fs from 'fs';
 import path from 'path';
 import { randomBytes } from 'crypto';
 import { type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, type TestApp } from '../helpers/strapi';
+import { SHOTS, bootAdminPanel, launchChromium, signedInPage } from '../helpers/browser';
+import { adminUser, ROOT, type TestApp } from '../helpers/strapi';
 
-const SHOTS = path.join(ROOT, '.tmp', 'e2e');
 const BACKUPS = path.join(ROOT, '.tmp', 'test', `e2e-backups-${randomBytes(4).toString('hex')}`);
 const saved = process.env.ID_VAULT_BACKUP_DIR;
 
@@ -20,17 +19,10 @@ let page: Page;
 let base: string;
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  fs.mkdirSync(SHOTS, { recursive: true });
   process.env.ID_VAULT_BACKUP_DIR = BACKUPS;
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
   browser = await launchChromium();
-  const admin = await adminUser(app, 'strapi-super-admin');
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(page, base, admin.email, admin.password);
+  page = await signedInPage(browser, base, await adminUser(app, 'strapi-super-admin'));
 });
 
 afterAll(async () => {

@@ -4,11 +4,9 @@
  * with the mask untouched keeps the stored value; Reveal (with a reason) shows one field's plaintext; the
  * Field access settings page lists roles and fields. Needs `npm run build` (the admin bundle) first.
  */
-import fs from 'fs';
-import path from 'path';
 import { type Browser, type Locator, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { bootAdminPanel, launchChromium, signIn } from '../helpers/browser';
+import { adminUser, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson, mask } from '../../plugins/id-vault/server/src/domain';
 
 const UID = 'plugin::id-vault.customer';
@@ -20,11 +18,7 @@ let documentId: string;
 const person = syntheticPerson(700);
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npm run build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
   const created = await systemDocs(app, UID).create({
     data: { kind: 'personal', name: 'E2E test person', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone, email: person.email, address: person.address, hidden: false },
   });

@@ -8,14 +8,12 @@
 import fs from 'fs';
 import path from 'path';
 import { type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { SHOTS, bootAdminPanel, launchChromium, signedInPage } from '../helpers/browser';
+import { adminUser, systemDocs, type TestApp } from '../helpers/strapi';
 import { makeCertificate, opensslDir, type TestCertificate } from '../helpers/certificates';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
 const CUSTOMER = 'plugin::id-vault.customer';
-const SHOTS = path.join(ROOT, '.tmp', 'e2e');
-
 let app: TestApp;
 let browser: Browser;
 let page: Page;
@@ -24,19 +22,12 @@ let cert: TestCertificate;
 const openssl = opensslDir();
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
   const person = syntheticPerson(731);
   await systemDocs(app, CUSTOMER).create({ data: { kind: 'personal', name: 'E2E export person', idType: 'resident-id', idNumber: person.idNumber, hidden: false } });
   cert = makeCertificate({ cn: 'e2e.integrator.test' });
   browser = await launchChromium();
-  const { email, password } = await adminUser(app, 'strapi-super-admin');
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })).newPage();
-  await signIn(page, base, email, password);
+  page = await signedInPage(browser, base, await adminUser(app, 'strapi-super-admin'), { acceptDownloads: true });
 });
 
 afterAll(async () => {

@@ -11,8 +11,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { bootAdminPanel, launchChromium, signedInPage } from '../helpers/browser';
+import { adminUser, systemDocs, type TestApp } from '../helpers/strapi';
 import { mask, syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 import { parse } from 'csv-parse/sync';
 
@@ -27,14 +27,10 @@ let downloads: string;
 const people: Record<string, { idNumber: string; phone: string; email: string; industry: string }> = {};
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   // Playwright keeps each download in this directory until the browser closes: ours, private, removed in afterAll.
   downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'idv-e2e-export-'));
   fs.chmodSync(downloads, 0o700);
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
 
   const unit = (await systemDocs(app, 'plugin::id-vault.org-unit').create({ data: { name: 'E2E export unit' } })).documentId;
   for (let i = 0; i < 6; i++) {
@@ -61,9 +57,7 @@ beforeAll(async () => {
   await access.save(policy);
 
   browser = await launchChromium({ downloadsPath: downloads });
-  const { email, password } = await adminUser(app, ROLE);
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true })).newPage();
-  await signIn(page, base, email, password);
+  page = await signedInPage(browser, base, await adminUser(app, ROLE), { acceptDownloads: true });
 });
 
 afterAll(async () => {

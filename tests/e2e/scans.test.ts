@@ -11,13 +11,11 @@ import path from 'path';
 import { randomBytes } from 'crypto';
 import sharp from 'sharp';
 import { type Browser, type Locator, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { bootStrapi, adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
+import { SHOTS, bootAdminPanel, launchChromium, signIn } from '../helpers/browser';
+import { adminUser, ROOT, systemDocs, type TestApp } from '../helpers/strapi';
 import { syntheticPerson } from '../../plugins/id-vault/server/src/domain';
 
 const CUSTOMER = 'plugin::id-vault.customer';
-const SHOTS = path.join(ROOT, '.tmp', 'e2e');
-
 let app: TestApp;
 let browser: Browser;
 let base: string;
@@ -41,14 +39,9 @@ const cardJpeg = (label: string, tint: { r: number; g: number; b: number }) =>
     .toBuffer();
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npx strapi build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  fs.mkdirSync(SHOTS, { recursive: true });
   process.env.ID_VAULT_SCAN_STORE = 'local';
   process.env.ID_VAULT_SCAN_DIR = scanDir;
-  app = await bootStrapi({ serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel());
   unit = (await systemDocs(app, 'plugin::id-vault.org-unit').create({ data: { name: 'E2E scans unit' } })).documentId;
   const person = syntheticPerson(710);
   customer = (

@@ -8,8 +8,8 @@
 import fs from 'fs';
 import path from 'path';
 import { type Browser, type Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, signIn } from '../helpers/browser';
-import { asSystem, bootStrapi, demoCredentials, seedDemo, ROOT, type TestApp } from '../helpers/strapi';
+import { bootAdminPanel, launchChromium, signIn } from '../helpers/browser';
+import { asSystem, demoCredentials, seedDemo, ROOT, type TestApp } from '../helpers/strapi';
 
 const SHOTS = path.join(ROOT, '.tmp', 'e2e', 'walkthrough');
 const UID = 'plugin::id-vault.customer';
@@ -21,14 +21,10 @@ let printed = '';
 const failures: string[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'build', 'index.html'))) throw new Error('the admin panel is not built: run `npm run build` first');
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   fs.mkdirSync(SHOTS, { recursive: true });
   const { database, printed: out } = await seedDemo(40);
   printed = out;
-  app = await bootStrapi({ database, serveAdminPanel: true });
-  await new Promise<void>((resolve) => app.strapi.server.httpServer.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${app.strapi.server.httpServer.address().port}`;
+  ({ app, base } = await bootAdminPanel({ database }));
   browser = await launchChromium();
 }, 300_000);
 
