@@ -33,8 +33,8 @@ interface BackupsStatus {
  * Settings → ID Vault → Backups (`backup.manage`): the kept backups (newest first) with size and the master
  * key each needs, the last success and failure, "Back up now", and downloads (the encrypted file as it is;
  * recorded as backup.downloaded). "Back up now" starts a backup on the server and the page follows it (polling
- * every 2 s while one is being written), then says how it ended. With ID_VAULT_BACKUP_S3, whether each file is in the S3 bucket too, and the
- * files only there. Restores run from the command line; the page says how.
+ * every 2 s while one is being written), then says how it ended. With ID_VAULT_BACKUP_S3, whether each file is
+ * in the S3 bucket too, and the files only there. Restores run from the command line; the page says how.
  */
 const BackupsPage = () => {
   const { formatMessage, formatDate, formatNumber } = useIntl();
