@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createBackupWriter, type BackupBegin, type BackupManifest } from '../crypto/backup-archive';
 import type { DataKey } from '../crypto/aead';
-import { asBuffer, fromThreadError, movable, quote, sqliteTables, toThreadError, type ThreadError } from './backup-stage';
+import { asBuffer, fromThreadError, movable, sqliteTables, toThreadError, type ThreadError } from './backup-stage';
+import { quote } from '../utils/sql';
 
 /**
  * A SQLite backup's archive, written on a worker thread: a read-only connection of its own in one read

@@ -183,8 +183,6 @@ type WorkerReply = { bytes: number } | { done: Verified } | { error: ThreadError
 export const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 /** Bytes in an ArrayBuffer of their own, to move to another thread: `b` itself when it fills its buffer, else a copy. */
 export const movable = (b: Uint8Array): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b));
-/** A table or column name quoted for SQL (SQLite and PostgreSQL). */
-export const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 /** A SQLite database's own tables (better-sqlite3 connection), by name. */
 export const sqliteTables = (db: any): string[] => db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`).pluck().all();
 /** A frame as the worker made it: its bytes (and a format-1 row's byte values) Buffers again. */

@@ -21,6 +21,7 @@ import {
   type BackupManifest,
 } from '../crypto';
 import { onceAcrossProcesses } from '../utils/jobs';
+import { quote } from '../utils/sql';
 import { getService, UIDS } from '../utils/strapi';
 import { errors } from '@strapi/utils';
 import { scanError as httpError } from '../scans/errors';
@@ -29,7 +30,7 @@ import type { RunningBackup } from '../../../shared/contracts';
 import { createBackupBucket, type BackupBucket } from '../scans/store';
 import type { BackupConfig } from '../config';
 import { startSqliteBackup, type BackupSnapshot } from './backup-sqlite';
-import { READ_CHUNK, alive, fileDigest, quote, removeStaleTemps, restoreTempOf, sqliteTables, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
+import { READ_CHUNK, alive, fileDigest, removeStaleTemps, restoreTempOf, sqliteTables, verifyAndStage, verifyStagingImage, type Verified } from './backup-stage';
 
 /** Backup files: the time (UTC) they were started, and a random tail. Nothing else is in a name. */
 export const BACKUP_FILE = /^idv-backup-(\d{8}T\d{6}Z)-([0-9a-f]{6})\.idvb$/;

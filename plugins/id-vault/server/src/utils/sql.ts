@@ -9,7 +9,8 @@ const MAX_PREPARED = 256;
 /** A value as knex's better-sqlite3 client binds it (dates as epoch milliseconds, booleans as 0/1). */
 const sqliteValue = (v: unknown) => (v instanceof Date ? v.valueOf() : typeof v === 'boolean' ? Number(v) : v);
 
-const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+/** A table or column name quoted for SQL (SQLite and PostgreSQL). */
+export const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
 
 /**
  * Runs one statement of the plugin's own bookkeeping (data keys, blind-index rows, audit events) in the
