@@ -92,3 +92,41 @@ test('a create and an update through REST: data key, blind-index rows and audit 
   const actions = (await app.knex(ev.name).where(ev.col('subjectId'), id).orderBy('id')).map((r: any) => `${r[ev.col('action')]}:${r[ev.col('outcome')]}`);
   expect(actions.filter((a: string) => /\.(create|update):/.test(a))).toEqual(['customer.create:success', 'customer.update:success']);
 });
+
+test("an update reads its row once, Strapi's own read inside the write: the vault adds no SELECT of the customer table; a missing document answers 404 and writes nothing", async () => {
+  const token = await apiToken(app.strapi, 'full-access');
+  const auth = { Authorization: `Bearer ${token}` };
+  const person = syntheticPerson(5103);
+  const other = syntheticPerson(5104);
+  const created = await app.http().post('/api/id-vault/customers').set(auth).send({ data: { kind: 'personal', name: 'Read once', idType: 'resident-id', idNumber: person.idNumber, phone: person.phone } });
+  expect(created.status).toBe(201);
+  const id = created.body.data.documentId;
+  const customers = tableOf(app.strapi, UIDS.customer).name;
+  const selects: string[] = [];
+  const onQuery = (q: any) => {
+    if (/^\s*select/i.test(q.sql) && new RegExp(`from [\`"]${customers}[\`"]`, 'i').test(q.sql)) selects.push(q.sql);
+  };
+  app.strapi.db.connection.on('query', onQuery);
+  try {
+    const updated = await app.http().put(`/api/id-vault/customers/${id}`).set(auth).send({ data: { phone: other.phone, idNumber: other.idNumber } });
+    expect(updated.status).toBe(200);
+  } finally {
+    app.strapi.db.connection.off('query', onQuery);
+  }
+  // All four are Strapi 5.54's own: the document service's read of the document, the database layer's check
+  // before its UPDATE and its read-back after, and the read for the `entry.update` event. The vault used to
+  // read the row once more before the write (and once more for the idType, an idNumber sent without it).
+  expect(selects).toHaveLength(4);
+
+  const ev = tableOf(app.strapi, UIDS.auditEvent);
+  const event = await app.knex(ev.name).where(ev.col('subjectId'), id).where(ev.col('action'), 'customer.update').first();
+  expect(JSON.parse(event[ev.col('fields')]).sort()).toEqual(['idNumber', 'phone']);
+
+  const count = async () => Number((await app.knex(customers).count({ n: '*' }).first()).n);
+  const before = await count();
+  const missing = 'zzzzzzzzzzzzzzzzzzzzzzzz';
+  const res = await app.http().put(`/api/id-vault/customers/${missing}`).set(auth).send({ data: { phone: other.phone } });
+  expect(res.status).toBe(404);
+  expect(await count()).toBe(before);
+  expect(Number((await app.knex(ev.name).where(ev.col('subjectId'), missing).count({ n: '*' }).first()).n)).toBe(0);
+});

@@ -2,7 +2,7 @@ import type { Core } from '@strapi/strapi';
 import { customerViolations } from '../domain/customer';
 import { IdVaultValidationError } from '../errors';
 import { getService, newDocumentId, UIDS } from '../utils/strapi';
-import { asSystem, requestState } from '../utils/caller';
+import { asSystem, documentWrite, requestState } from '../utils/caller';
 import type { FieldTokens } from '../services/vault';
 
 /**
@@ -21,7 +21,11 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     const written = new Set(Object.keys(data));
     let current: any = {};
     if (where && written.has('idNumber') && !written.has('idType')) {
-      current = (await asSystem(() => strapi.db.query(uid).findOne({ where, select: ['idType'] }))) ?? {};
+      const stored = documentWrite()?.stored;
+      current =
+        stored && 'idType' in stored && Object.keys(where).length === 1 && where.id === stored.id
+          ? stored
+          : ((await asSystem(() => strapi.db.query(uid).findOne({ where, select: ['idType'] }))) ?? {});
     }
     const next = { idType: data.idType ?? current.idType, idNumber: plain.idNumber, creditCode: data.creditCode };
     const [violation] = customerViolations(next, written);
@@ -61,10 +65,16 @@ export const storageBoundary = (strapi: Core.Strapi) => {
       if (p) await vault().writeIndex(event.model.uid, event.params.data.documentId, p.tokens, p.newKey);
     },
 
-    afterFindOne(event: any) {
+    async afterFindOne(event: any) {
       const row = event.result;
-      if (row?.id !== undefined && typeof row.documentId === 'string' && encrypted(event.model.uid).length) {
-        requestState(strapi)?.memo.set(`document-id:${event.model.uid}:${row.id}`, row.documentId);
+      const uid = event.model.uid;
+      if (row?.id === undefined || typeof row.documentId !== 'string' || !encrypted(uid).length) return;
+      requestState(strapi)?.memo.set(`document-id:${uid}:${row.id}`, row.documentId);
+      // The first read of the document an update names, inside that update: the row before it (Strapi's own).
+      const write = documentWrite();
+      if (write && write.stored === undefined && write.action === 'update' && write.uid === uid && write.params.documentId === row.documentId) {
+        write.stored = row;
+        await write.onStored?.(row);
       }
     },
 

@@ -1,14 +1,15 @@
 import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
-import { touchesRelation } from '../domain';
+import { SYSTEM_ACCESS, touchesRelation } from '../domain';
 import { getService } from '../utils/strapi';
 import { asDocumentWrite } from '../utils/caller';
 import { holdingBookkeeping } from '../utils/sql';
-import type { DocumentMiddleware } from './index';
+import type { DocumentContext, DocumentMiddleware } from './index';
 
 const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
 /** Strapi's own bookkeeping, set on every write: not a change anyone made. */
 const BOOKKEEPING = new Set(['createdAt', 'updatedAt', 'publishedAt', 'createdBy', 'updatedBy']);
+const NOT_SCALAR = new Set(['relation', 'component', 'dynamiczone', 'media']);
 
 /**
  * Record: every write to a type with encrypted fields becomes an audit event — success with the names of
@@ -32,6 +33,20 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
     });
   };
 
+  /**
+   * An update's row before it, as far as the changed fields go: the write guards' decrypted read, else the
+   * row Strapi read inside the write, the written encrypted fields decrypted (under the key the write used).
+   */
+  const rowBefore = async (ctx: DocumentContext): Promise<Record<string, any> | null | undefined> => {
+    if (ctx.before !== undefined || !ctx.stored) return ctx.before;
+    const stored = ctx.stored;
+    const attributes = schemaOf(ctx.uid)?.attributes ?? {};
+    const scalar = (k: string) => k in stored && !NOT_SCALAR.has(attributes[k]?.type);
+    const row = Object.fromEntries([['documentId', stored.documentId], ...Object.keys(ctx.params.data ?? {}).filter(scalar).map((k) => [k, stored[k]])]);
+    await getService(strapi, 'vault').reveal(ctx.uid, row, SYSTEM_ACCESS, []);
+    return row;
+  };
+
   return async (ctx, next) => {
     const { uid, action, params } = ctx;
     if (!WRITES.has(action) || !getService(strapi, 'fields').of(uid).length) return next();
@@ -41,17 +56,21 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
       // blind-index rows, this event) go to the database together at its end (PostgreSQL: one statement).
       return await strapi.db.transaction(() =>
         holdingBookkeeping(strapi, async () => {
-          const result = await asDocumentWrite(next);
+          const result = await asDocumentWrite(ctx, next);
+          // Strapi answers an update of a document that is not there with null, having written nothing.
+          if (action === 'update' && !result) throw new errors.NotFoundError('Not Found');
           await audit().record({
             ...event,
             outcome: 'success',
             subjectId: result?.documentId ?? params.documentId ?? null,
-            fields: action === 'update' ? changedFields(uid, params.data, ctx.before) : action === 'create' ? changedFields(uid, params.data, null) : [],
+            fields: action === 'update' ? changedFields(uid, params.data, await rowBefore(ctx)) : action === 'create' ? changedFields(uid, params.data, null) : [],
           });
           return result;
         })
       );
     } catch (e) {
+      // Not there (or not for this caller): nothing was tried on a record — as when the guards answer 404.
+      if (e instanceof errors.NotFoundError) throw e;
       await audit().record({
         ...event,
         outcome: e instanceof errors.ValidationError ? 'rejected' : 'failure',

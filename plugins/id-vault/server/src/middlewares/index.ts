@@ -2,7 +2,7 @@ import type { Core } from '@strapi/strapi';
 import { errors } from '@strapi/utils';
 import type { Access } from '../domain';
 import { getService, INTERNAL_UIDS } from '../utils/strapi';
-import { callerOf } from '../utils/caller';
+import { callerOf, type WriteInProgress } from '../utils/caller';
 import { queryRewrite } from './query-rewrite';
 import { writeGuards } from './write-guards';
 import { auditWrites } from './audit-writes';
@@ -11,11 +11,11 @@ import { auditReads } from './audit-reads';
 
 export { decryptFailuresMeta } from './decrypt-failures-meta';
 
-/** What the document middlewares share: Strapi's context, the caller's access, the row before a write. */
-export interface DocumentContext {
-  uid: string;
-  action: string;
-  params: Record<string, any>;
+/**
+ * What the document middlewares share: Strapi's context, the caller's access, the row before a write —
+ * `before` decrypted where the write guards needed it up front, else `stored` as Strapi read it (WriteInProgress).
+ */
+export interface DocumentContext extends WriteInProgress {
   access: Access;
   before?: Record<string, any> | null;
 }

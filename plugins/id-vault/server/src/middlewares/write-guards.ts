@@ -8,7 +8,7 @@ import { invalidKey } from '../lifecycles/row-guard';
 import { isProtected } from '../services/access';
 import { ERASED_NAME } from '../services/erasure';
 import { scanError as httpError } from '../scans/errors';
-import type { DocumentMiddleware } from './index';
+import type { DocumentContext, DocumentMiddleware } from './index';
 
 /**
  * Writes, before they reach the database: the row a write names must be one the caller may change (404
@@ -26,15 +26,44 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
   const accessService = () => getService(strapi, 'access');
   const subjectName = (uid: string) => (strapi.getModel(uid as any) as any)?.info?.singularName ?? uid;
 
-  /** The stored row before an update or clone, decrypted (masked-unchanged values, changed fields, clone). */
-  const readBefore = async (ctx: Parameters<DocumentMiddleware>[0]) => {
-    const { uid, action, params } = ctx;
-    if (ctx.before === undefined && (action === 'update' || action === 'clone') && params.documentId && fields().of(uid).length) {
-      ctx.before = await getService(strapi, 'vault').currentOf(uid, params.documentId);
+  /**
+   * Whether a write needs its row, decrypted, before it starts: a clone copies it; an update only when it
+   * sends `hidden` (did it change?) or a masked-looking value of a field masked for the caller (sent back
+   * unchanged?). Any other update uses the row Strapi reads inside its transaction (`stored`): one read.
+   */
+  const needsBefore = ({ uid, action, params, access }: DocumentContext): boolean => {
+    if (!params.documentId || !fields().of(uid).length) return false;
+    if (action === 'clone') return true;
+    if (action !== 'update' || !isPlainObject(params.data)) return false;
+    const data = params.data;
+    return (
+      (uid === UIDS.customer && typeof data.hidden === 'boolean') ||
+      fields()
+        .of(uid)
+        .some((a) => typeof data[a.name] === 'string' && looksMasked(data[a.name]) && access.visibility(uid, a.name) === 'masked')
+    );
+  };
+
+  /** The stored row before a write, decrypted (see needsBefore). */
+  const readBefore = async (ctx: DocumentContext) => {
+    if (ctx.before === undefined && needsBefore(ctx)) {
+      ctx.before = await getService(strapi, 'vault').currentOf(ctx.uid, ctx.params.documentId);
     }
   };
 
-  const checkRow = async (ctx: Parameters<DocumentMiddleware>[0]) => {
+  /** An update's existence is Strapi's read inside the write (none: 404 from audit-writes), not one of ours. */
+  const existenceInside = ({ uid, action }: DocumentContext) => action === 'update' && fields().of(uid).length > 0;
+
+  /** Erased stays erased: a husk takes no new values (the next start's ledger replay would wipe them again, silently). */
+  const refuseHusk = (documentId: string) => async (row: Record<string, any>) => {
+    const name = 'name' in row ? row.name : (await asSystem(() => strapi.db.query(UIDS.customer).findOne({ where: { id: row.id }, select: ['name'] })))?.name;
+    // Only a husk is named so, so only then is the tombstone looked up.
+    if (name !== ERASED_NAME) return;
+    const tombstone = await asSystem(() => strapi.db.query(UIDS.erasure as any).findOne({ where: { customerDocumentId: documentId }, select: ['id'] }));
+    if (tombstone) throw httpError(409, 'Erased', 'this customer was erased for good and takes no new values');
+  };
+
+  const checkRow = async (ctx: DocumentContext) => {
     const { uid, action, params, access } = ctx;
     const deny = async (message: string) => {
       await audit().record({ action: `${subjectName(uid)}.${action}`, outcome: 'denied', subjectUid: uid, subjectId: params.documentId ?? null });
@@ -43,11 +72,12 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     if (params.documentId && action !== 'create') {
       const service = accessService();
       const [read, write] = [await service.rowFilter(uid, access, 'read'), await service.rowFilter(uid, access, 'write')];
-      // Nothing limits the caller: the row read for `before` (where one is needed) says whether it exists.
+      // Nothing limits the caller: whether the row exists is all there is to check, by the row read for
+      // `before` where one is needed, else inside an update.
       const unlimited = !read && !write;
       if (unlimited) await readBefore(ctx);
-      if (unlimited && ctx.before !== undefined) {
-        if (!ctx.before) throw new errors.NotFoundError('Not Found');
+      if (unlimited && (ctx.before !== undefined || existenceInside(ctx))) {
+        if (ctx.before === null) throw new errors.NotFoundError('Not Found');
       } else {
         const readable = and({ documentId: params.documentId }, read);
         await asSystem(async () => {
@@ -73,12 +103,10 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
     if (isProtected(uid)) await checkRow(ctx);
     await readBefore(ctx);
     const before = ctx.before;
-    // Erased stays erased: a husk takes no new values (the next start's ledger replay would wipe them again,
-    // silently). Only a husk is named so, so only then is the tombstone looked up.
-    if (uid === UIDS.customer && (action === 'update' || action === 'clone') && before?.name === ERASED_NAME) {
-      const e: any = strapi.db.metadata.get(UIDS.erasure);
-      const tombstone = await strapi.db.connection(e.tableName).where(e.attributes.customerDocumentId.columnName, params.documentId).first('id');
-      if (tombstone) throw httpError(409, 'Erased', 'this customer was erased for good and takes no new values');
+    if (uid === UIDS.customer && params.documentId) {
+      if (action === 'clone' && before) await refuseHusk(params.documentId)(before);
+      // An update's row is checked when Strapi reads it, inside the write's transaction.
+      if (action === 'update') ctx.onStored = refuseHusk(params.documentId);
     }
     if (isPlainObject(params.data)) {
       for (const attr of encrypted) {

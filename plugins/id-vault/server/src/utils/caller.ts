@@ -15,12 +15,26 @@ const marks = new AsyncLocalStorage<{ system: true } | { validating: Access }>()
 export const asSystem = <T>(fn: () => T): T => marks.run({ system: true }, fn);
 export const isSystemMarked = (): boolean => (marks.getStore() as any)?.system === true;
 
-const documentWrites = new AsyncLocalStorage<true>();
+/**
+ * A document-service write in progress, as the database lifecycles underneath it see it. `stored`: the row
+ * as Strapi read it inside the write's transaction before changing it (an update reads its row once, and the
+ * vault's checks and audit use that read rather than one of their own); `onStored` runs on it then.
+ */
+export interface WriteInProgress {
+  uid: string;
+  action: string;
+  params: Record<string, any>;
+  stored?: Record<string, any>;
+  onStored?: (row: Record<string, any>) => Promise<void>;
+}
+
+const documentWrites = new AsyncLocalStorage<WriteInProgress>();
 
 /** Runs a document-service write (`fn`): the db.query writes underneath it are that write's, audited as such. */
-export const asDocumentWrite = <T>(fn: () => T): T => documentWrites.run(true, fn);
-/** Whether the code running now is inside a document-service write (see lifecycles/direct-writes.ts). */
-export const inDocumentWrite = (): boolean => documentWrites.getStore() === true;
+export const asDocumentWrite = <T>(write: WriteInProgress, fn: () => T): T => documentWrites.run(write, fn);
+/** The document-service write the code running now is inside of, if any (see lifecycles/direct-writes.ts). */
+export const documentWrite = (): WriteInProgress | undefined => documentWrites.getStore();
+export const inDocumentWrite = (): boolean => documentWrites.getStore() !== undefined;
 
 /** Runs `fn` with `access` visible to synchronous code Strapi calls (content-API validation, see hidden-fields.ts). */
 export const withValidationAccess = <T>(access: Access, fn: () => T): T => marks.run({ validating: access }, fn);
