@@ -115,10 +115,20 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     };
   };
 
+  /**
+   * Up to BATCH pending events, oldest first, each with the chain's tip beside it (`tip_seq`, `tip_hash`: its
+   * last chained event; null when none is left) — one statement, under the chain lock.
+   */
+  const pendingWithTip = (trx: any, table: string): Promise<any[]> =>
+    trx
+      .select('e.*', 't.tip_seq', 't.tip_hash')
+      .from(trx(table).whereNull(col('seq')).orderBy('id').limit(BATCH).as('e'))
+      .leftJoin(trx(table).whereNotNull(col('seq')).orderBy(col('seq'), 'desc').limit(1).select({ tip_seq: col('seq'), tip_hash: col('hash') }).as('t'), trx.raw('1 = 1'))
+      .orderBy('e.id');
+
   /** Where the chain goes on: its last chained event, else the latest checkpoint (all of it was pruned), else the genesis. */
-  const chainTip = async (trx: any): Promise<{ seq: number; hash: string }> => {
-    const last = await trx(meta().tableName).whereNotNull(col('seq')).orderBy(col('seq'), 'desc').first(col('seq'), col('hash'));
-    if (last) return { seq: Number(last[col('seq')]), hash: last[col('hash')] };
+  const chainTip = async (trx: any, first: any): Promise<{ seq: number; hash: string }> => {
+    if (first.tip_seq !== null && first.tip_seq !== undefined) return { seq: Number(first.tip_seq), hash: first.tip_hash };
     const checkpoint = await latestCheckpoint(trx);
     return checkpoint ?? { seq: 0, hash: GENESIS_HASH };
   };
@@ -128,9 +138,9 @@ const audit = ({ strapi }: { strapi: Core.Strapi }) => {
     strapi.db.connection.transaction(async (trx: any) => {
       const table = meta().tableName;
       await lockChain(trx);
-      const pending = await trx(table).whereNull(col('seq')).orderBy('id').limit(BATCH);
+      const pending = await pendingWithTip(trx, table);
       if (!pending.length) return [];
-      let { seq, hash: prevHash } = await chainTip(trx);
+      let { seq, hash: prevHash } = await chainTip(trx, pending[0]);
       const chained = pending.map((row: any) => {
         seq += 1;
         const event = toChainRow({ ...fromColumns(row), seq, prevHash: null, hash: null });
