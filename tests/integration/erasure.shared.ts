@@ -92,6 +92,9 @@ export const erasureSuite = (setup: LedgerSetup) => {
     const refill = await app!.http().put(`/api/id-vault/customers/${customer}`).set(bearer(token)).send({ data: { phone: person.phone } });
     expect({ status: refill.status, message: refill.body.error?.message }).toEqual({ status: 409, message: 'this customer was erased for good and takes no new values' });
     expect(JSON.stringify(refill.body)).not.toContain(person.phone);
+    // Also when the update asks for fewer fields back (Strapi reads the row with that selection).
+    const narrowed = await app!.http().put(`/api/id-vault/customers/${customer}`).query({ fields: ['kind'] }).set(bearer(token)).send({ data: { phone: person.phone } });
+    expect(narrowed.status).toBe(409);
     const again = await erase(admin, customer, 'twice');
     expect({ status: again.status, message: again.body.error?.message }).toEqual({ status: 409, message: 'this customer is already erased' });
     expect((await app!.http().get('/api/id-vault/customers').query({ filters: { idNumber: { $eq: person.idNumber } } }).set(bearer(token))).body.data).toEqual([]);

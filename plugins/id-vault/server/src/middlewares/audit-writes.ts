@@ -59,6 +59,8 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
           const result = await asDocumentWrite(ctx, next);
           // Strapi answers an update of a document that is not there with null, having written nothing.
           if (action === 'update' && !result) throw new errors.NotFoundError('Not Found');
+          // Strapi's read of the row went unseen (a shape afterFindOne does not know): its checks run now, before the commit.
+          if (ctx.onStored && ctx.stored === undefined) await ctx.onStored();
           await audit().record({
             ...event,
             outcome: 'success',

@@ -54,11 +54,13 @@ export const writeGuards = (strapi: Core.Strapi): DocumentMiddleware => {
   /** An update's existence is Strapi's read inside the write (none: 404 from audit-writes), not one of ours. */
   const existenceInside = ({ uid, action }: DocumentContext) => action === 'update' && fields().of(uid).length > 0;
 
-  /** Erased stays erased: a husk takes no new values (the next start's ledger replay would wipe them again, silently). */
-  const refuseHusk = (documentId: string) => async (row: Record<string, any>) => {
-    const name = 'name' in row ? row.name : (await asSystem(() => strapi.db.query(UIDS.customer).findOne({ where: { id: row.id }, select: ['name'] })))?.name;
-    // Only a husk is named so, so only then is the tombstone looked up.
-    if (name !== ERASED_NAME) return;
+  /**
+   * Erased stays erased: a husk takes no new values (the next start's ledger replay would wipe them again,
+   * silently). Only a husk is named so, so only then is the tombstone looked up — and whenever the row's
+   * name is not known (`row` lacks it: a read narrowed by `fields`, or none seen).
+   */
+  const refuseHusk = (documentId: string) => async (row?: Record<string, any>) => {
+    if (row && 'name' in row && row.name !== ERASED_NAME) return;
     const tombstone = await asSystem(() => strapi.db.query(UIDS.erasure as any).findOne({ where: { customerDocumentId: documentId }, select: ['id'] }));
     if (tombstone) throw httpError(409, 'Erased', 'this customer was erased for good and takes no new values');
   };

@@ -25,7 +25,7 @@ export interface WriteInProgress {
   action: string;
   params: Record<string, any>;
   stored?: Record<string, any>;
-  onStored?: (row: Record<string, any>) => Promise<void>;
+  onStored?: (row?: Record<string, any>) => Promise<void>;
 }
 
 const documentWrites = new AsyncLocalStorage<WriteInProgress>();
