@@ -51,6 +51,7 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
     const { uid, action, params } = ctx;
     if (!WRITES.has(action) || !getService(strapi, 'fields').of(uid).length) return next();
     const event = { action: `${subjectName(uid)}.${action}`, subjectUid: uid };
+    let missing = false;
     try {
       // The write and its event in one transaction: both commit, or neither. Its bookkeeping rows (data key,
       // blind-index rows, this event) go to the database together at its end (PostgreSQL: one statement).
@@ -58,7 +59,10 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
         holdingBookkeeping(strapi, async () => {
           const result = await asDocumentWrite(ctx, next);
           // Strapi answers an update of a document that is not there with null, having written nothing.
-          if (action === 'update' && !result) throw new errors.NotFoundError('Not Found');
+          if (action === 'update' && !result) {
+            missing = true;
+            throw new errors.NotFoundError('Not Found');
+          }
           // Strapi's read of the row went unseen (a shape afterFindOne does not know): its checks run now, before the commit.
           if (ctx.onStored && ctx.stored === undefined) await ctx.onStored();
           await audit().record({
@@ -72,7 +76,7 @@ export const auditWrites = (strapi: Core.Strapi): DocumentMiddleware => {
       );
     } catch (e) {
       // Not there (or not for this caller): nothing was tried on a record — as when the guards answer 404.
-      if (e instanceof errors.NotFoundError) throw e;
+      if (missing) throw e;
       await audit().record({
         ...event,
         outcome: e instanceof errors.ValidationError ? 'rejected' : 'failure',
