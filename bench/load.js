@@ -251,8 +251,32 @@ const cpuSeconds = (servers) => {
   }
 };
 const CLOCK_TICKS = 100;
+/**
+ * CPU seconds used so far by PostgreSQL's processes on this machine (the postmaster and every backend, of
+ * every database: meaningful when nothing else uses this PostgreSQL), or null where /proc cannot tell.
+ */
+const postgresCpuSeconds = () => {
+  try {
+    let sum = 0;
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat;
+      try {
+        stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (!stat.startsWith(`${pid} (postgres) `)) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    }
+    return sum;
+  } catch {
+    return null;
+  }
+};
 
-const newStats = () => ({ ops: {}, elapsed: 0, late: 0, drain: 0, cpu: 0, errors: { non2xx: 0, status5xx: 0, network: 0, byStatus: {}, samples: [] } });
+const newStats = () => ({ ops: {}, elapsed: 0, late: 0, drain: 0, cpu: 0, dbCpu: 0, errors: { non2xx: 0, status5xx: 0, network: 0, byStatus: {}, samples: [] } });
 
 class Side {
   constructor(name, seeded, field) {
@@ -412,8 +436,9 @@ const summarise = (stats, mix) => {
   }
   const sorted = Float64Array.from(all).sort();
   const { samples, ...errors } = stats.errors;
-  const cpuMsPerRequest = stats.cpu === null || !n ? null : round((stats.cpu * 1000) / (n + stats.late), 2);
-  return { seconds: round(stats.elapsed, 1), lateUncounted: stats.late, drainSeconds: round(stats.drain, 1), ops, total: { n, rps: round(n / stats.elapsed, 1), p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), cpuMsPerRequest }, errors, errorSamples: samples };
+  const perRequest = (seconds) => (seconds === null || !n ? null : round((seconds * 1000) / (n + stats.late), 2));
+  const total = { n, rps: round(n / stats.elapsed, 1), p50: round(percentile(sorted, 0.5)), p99: round(percentile(sorted, 0.99)), cpuMsPerRequest: perRequest(stats.cpu), dbCpuMsPerRequest: perRequest(stats.dbCpu || null) };
+  return { seconds: round(stats.elapsed, 1), lateUncounted: stats.late, drainSeconds: round(stats.drain, 1), ops, total, errors, errorSamples: samples };
 };
 
 // -------------------------------------------------------------------------------------------- checks
@@ -566,16 +591,20 @@ const runConfig = async (config, index) => {
         // LOAD_PROFILE=dir: every server writes a CPU profile of each measured half (where the time goes).
         if (process.env.LOAD_PROFILE) for (const sv of servers) sv.child.send({ type: 'profile-start' });
         const cpuBefore = cpuSeconds(servers);
+        const dbBefore = config.db === 'postgres' ? postgresCpuSeconds() : null;
         await runHalf(ctx, sides[s], mix, HALF, stats[s], `${name}: ${mix}, ${s} half ${h + 1}/4`);
         const cpuAfter = cpuSeconds(servers);
+        const dbAfter = config.db === 'postgres' ? postgresCpuSeconds() : null;
         stats[s].cpu = cpuBefore === null || cpuAfter === null || stats[s].cpu === null ? null : stats[s].cpu + cpuAfter - cpuBefore;
+        stats[s].dbCpu = dbBefore === null || dbAfter === null || stats[s].dbCpu === null ? null : stats[s].dbCpu + dbAfter - dbBefore;
         if (process.env.LOAD_PROFILE) for (const [i, sv] of servers.entries()) sv.child.send({ type: 'profile-stop', file: path.join(process.env.LOAD_PROFILE, `${config.db}-${config.processes}p-${mix}-${s}-${h + 1}-server${i + 1}.cpuprofile`) });
         loadLeft -= HALF;
       }
       if (aborted) return result;
       const vault = summarise(stats.vault, mix);
       const twin = summarise(stats.twin, mix);
-      const ratios = { rps: round(ratio(vault.total.rps, twin.total.rps)), p99: round(ratio(vault.total.p99, twin.total.p99)), cpu: vault.total.cpuMsPerRequest && twin.total.cpuMsPerRequest ? round(ratio(vault.total.cpuMsPerRequest, twin.total.cpuMsPerRequest)) : null, ops: {} };
+      const cpuRatio = (key) => (vault.total[key] && twin.total[key] ? round(ratio(vault.total[key], twin.total[key])) : null);
+      const ratios = { rps: round(ratio(vault.total.rps, twin.total.rps)), p99: round(ratio(vault.total.p99, twin.total.p99)), cpu: cpuRatio('cpuMsPerRequest'), dbCpu: cpuRatio('dbCpuMsPerRequest'), ops: {} };
       for (const op of OPS[mix]) ratios.ops[op] = { rps: round(ratio(vault.ops[op].rps, twin.ops[op].rps)), p99: round(ratio(vault.ops[op].p99, twin.ops[op].p99)) };
       result.mixes[mix] = { vault, twin, ratios };
       printMix(name, mix, result.mixes[mix]);
@@ -849,6 +878,7 @@ const printMix = (name, mix, r) => {
   const e = (x) => `${x.errors.non2xx} non-2xx (${x.errors.status5xx} 5xx), ${x.errors.network} network errors`;
   out(`non-2xx   │ vault ${e(r.vault)} · twin ${e(r.twin)}`);
   if (r.ratios.cpu !== null) out(`cpu       │ server CPU per request: vault ${f(r.vault.total.cpuMsPerRequest, 2)} ms · twin ${f(r.twin.total.cpuMsPerRequest, 2)} ms → v/t ${f(r.ratios.cpu, 2)}`);
+  if (r.ratios.dbCpu !== null) out(`db cpu    │ PostgreSQL CPU per request (all its processes): vault ${f(r.vault.total.dbCpuMsPerRequest, 2)} ms · twin ${f(r.twin.total.dbCpuMsPerRequest, 2)} ms → v/t ${f(r.ratios.dbCpu, 2)}`);
   for (const side of ['vault', 'twin']) for (const s of r[side].errorSamples) out(`          │ ${side}: ${s}`);
 };
 
