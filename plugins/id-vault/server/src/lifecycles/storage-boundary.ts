@@ -11,6 +11,9 @@ import type { FieldTokens } from '../services/vault';
  * ciphertext only, with their blind indexes beside them. Runs after Strapi's validation, inside the
  * write's transaction.
  */
+/** The row id of a write's `where` when it names one row by id alone (Strapi's own updates), else undefined. */
+const rowIdOf = (where: any): unknown => (where && Object.keys(where).length === 1 ? where.id : undefined);
+
 export const storageBoundary = (strapi: Core.Strapi) => {
   const vault = () => getService(strapi, 'vault');
   const encrypted = (uid: string) => getService(strapi, 'fields').of(uid);
@@ -23,7 +26,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
     if (where && written.has('idNumber') && !written.has('idType')) {
       const stored = documentWrite()?.stored;
       current =
-        stored && 'idType' in stored && Object.keys(where).length === 1 && where.id === stored.id
+        stored && 'idType' in stored && rowIdOf(where) === stored.id
           ? stored
           : ((await asSystem(() => strapi.db.query(uid).findOne({ where, select: ['idType'] }))) ?? {});
     }
@@ -40,7 +43,7 @@ export const storageBoundary = (strapi: Core.Strapi) => {
 
   /** Row id → documentId of rows this request has read (Strapi reads a row before it updates it by id). */
   const knownDocumentId = (uid: string, where: any): string | undefined => {
-    const id = where && Object.keys(where).length === 1 ? where.id : undefined;
+    const id = rowIdOf(where);
     return typeof id === 'number' || typeof id === 'string' ? (requestState(strapi)?.memo.get(`document-id:${uid}:${id}`) as string | undefined) : undefined;
   };
 

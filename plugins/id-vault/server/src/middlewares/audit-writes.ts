@@ -4,12 +4,12 @@ import { SYSTEM_ACCESS, touchesRelation } from '../domain';
 import { getService } from '../utils/strapi';
 import { asDocumentWrite } from '../utils/caller';
 import { holdingBookkeeping } from '../utils/sql';
+import { NOT_SCALAR } from '../services/vault';
 import type { DocumentContext, DocumentMiddleware } from './index';
 
 const WRITES = new Set(['create', 'update', 'delete', 'clone', 'publish', 'unpublish', 'discardDraft']);
 /** Strapi's own bookkeeping, set on every write: not a change anyone made. */
 const BOOKKEEPING = new Set(['createdAt', 'updatedAt', 'publishedAt', 'createdBy', 'updatedBy']);
-const NOT_SCALAR = new Set(['relation', 'component', 'dynamiczone', 'media']);
 
 /**
  * Record: every write to a type with encrypted fields becomes an audit event — success with the names of

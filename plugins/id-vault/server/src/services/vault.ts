@@ -19,6 +19,8 @@ import type { EncryptedAttribute } from './fields';
 import { asSystem, oncePerRequest, type DecryptFailure } from '../utils/caller';
 
 type Entry = Record<string, any>;
+/** Attribute types that are not a column of the row itself. */
+export const NOT_SCALAR = new Set(['relation', 'component', 'dynamiczone', 'media']);
 /** One blind-index token ('e…' exact, 'p…' prefix) under the index root of `version`. */
 export interface IndexToken {
   token: string;
@@ -300,7 +302,7 @@ const vault = ({ strapi }: { strapi: Core.Strapi }) => {
     async currentOf(uid: string, documentId: string): Promise<Record<string, any> | null> {
       const schema = schemaOf(uid);
       const scalars = Object.entries<any>(schema.attributes)
-        .filter(([, a]) => !['relation', 'component', 'dynamiczone', 'media'].includes(a.type))
+        .filter(([, a]) => !NOT_SCALAR.has(a.type))
         .map(([name]) => name);
       const row = await asSystem(() => strapi.db.query(uid as any).findOne({ where: { documentId }, select: ['id', 'documentId', ...scalars] }));
       if (row) await this.reveal(uid, row, SYSTEM, []);
